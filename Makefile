@@ -1,0 +1,66 @@
+# Segue's two commands are `make demo` and `make test`; everything else here helps them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Offline-safe defaults for every tool started from here (a user's setting wins).
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+export DO_NOT_TRACK ?= 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
+export GX_ANALYTICS_ENABLED ?= false
+export DBT_PROFILES_DIR ?= $(CURDIR)/dbt_project
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+DEMO_CUSTOMERS ?= 20000
+DEMO_SEED ?= 42
+DEMO_WAREHOUSE ?= $(CURDIR)/warehouse.duckdb
+# "Now" for the demo: the current hour, so generate and run agree on it.
+DEMO_AS_OF ?= $(shell date -u +%Y-%m-%dT%H:00:00)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint format bench dev clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Segue needs Python 3.11, found " + sys.version.split()[0]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Segue and its pinned dependencies into $(VENV) (first time: about 2 minutes)..."
+	@$(BIN)/python -m pip install --quiet --no-input -c constraints.txt -e '.[dev]' 2>&1 \
+		| grep -v "is ignored: it is neither a file nor a directory" || true
+	@$(BIN)/python -c 'import orchestration, dagster_dbt, dbt.version, great_expectations' \
+		|| { echo "installation failed"; exit 1; }
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/segue generate --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --warehouse $(DEMO_WAREHOUSE) --as-of $(DEMO_AS_OF)
+	$(BIN)/segue run --warehouse $(DEMO_WAREHOUSE) --as-of $(DEMO_AS_OF)
+	@echo
+	@echo "Open the Dagster UI on this warehouse (then browse http://127.0.0.1:3000):"
+	@echo "  SEGUE_WAREHOUSE=$(DEMO_WAREHOUSE) SEGUE_AS_OF=$(DEMO_AS_OF) make dev"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SEGUE_WAREHOUSE=$${SEGUE_LINT_WAREHOUSE:-/tmp/segue-sqlfluff.duckdb} $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/bench_generate.py --customers 1000000
+
+dev: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

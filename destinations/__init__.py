@@ -1,0 +1,1 @@
+"""Sync engine and one package per destination vendor (filled by later issues)."""

@@ -1,0 +1,1 @@
+"""Dagster asset definitions: dbt models (and, in later issues, syncs)."""

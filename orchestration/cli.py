@@ -1,0 +1,167 @@
+"""The `segue` command (CONTRACT.md section 1)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestration import raw_contract, settings
+
+app = typer.Typer(
+    name="segue",
+    help="Warehouse-native customer journeys and reverse ETL for retailers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option("--warehouse", help="DuckDB file (overrides SEGUE_WAREHOUSE; default ./warehouse.duckdb)"),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="the instant that counts as now, ISO 8601 UTC (overrides SEGUE_AS_OF)"),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def generate(
+    customers: Annotated[
+        int, typer.Option("--customers", min=1, help="how many people the retailer has")
+    ] = 20000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed; same inputs give the same data")] = 42,
+    warehouse: WarehouseOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Write a realistic, messy sample retailer into schema `raw` and its truth into `truth`."""
+    from orchestration.generator import generate as generate_retailer
+    from orchestration.runner import apply_settings
+
+    try:
+        apply_settings(warehouse, as_of)
+    except settings.SettingsError as exc:
+        _fail(str(exc))
+    target = settings.warehouse_path()
+    instant = settings.as_of_or_now()
+    console.print(
+        f"Generating {customers:,} customers (seed {seed}, "
+        f"as of {settings.format_as_of(instant)}) into {target}"
+    )
+    started = time.perf_counter()
+    counts = generate_retailer(target, customers=customers, seed=seed, as_of=instant)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"raw schema written in {elapsed:.1f} s", show_edge=False)
+    table.add_column("raw table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+@app.command("run")
+def run_command(
+    warehouse: WarehouseOpt = None,
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan every sync, send nothing")] = False,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select", help="Dagster asset selection, e.g. 'group:staging' or 'key:stg_shop__orders+'"
+        ),
+    ] = None,
+) -> None:
+    """Materialize the asset graph in-process through Dagster and print a summary."""
+    from orchestration.runner import apply_settings, run
+
+    try:
+        apply_settings(warehouse, as_of, dry_run=dry_run)
+    except settings.SettingsError as exc:
+        _fail(str(exc))
+    target = settings.warehouse_path()
+    shown_as_of = os.environ.get("SEGUE_AS_OF") or "the real clock"
+    console.print(f"segue run: warehouse {target}, as of {shown_as_of}{' (dry run)' if dry_run else ''}")
+    started = time.perf_counter()
+    try:
+        outcome = run(select=select, dry_run=dry_run)
+    except raw_contract.RawContractError as exc:
+        _fail(str(exc))
+    except ValueError as exc:
+        _fail(str(exc))
+    elapsed = time.perf_counter() - started
+    print_run_summary(outcome, elapsed)
+    if not outcome.success:
+        raise typer.Exit(1)
+
+
+def print_run_summary(outcome, elapsed: float) -> None:
+    from orchestration.summary import read_summary
+
+    summary = read_summary(outcome.warehouse)
+    tables = Table(title="warehouse", show_edge=False)
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, rows in summary.tables.items():
+        tables.add_row(name, f"{rows:,}")
+    console.print(tables)
+    if summary.segments:
+        seg = Table(title="segments", show_edge=False)
+        seg.add_column("segment")
+        seg.add_column("customers", justify="right")
+        for name, rows in summary.segments.items():
+            seg.add_row(name, f"{rows:,}")
+        console.print(seg)
+    if summary.actions_by_channel:
+        act = Table(title="journey actions", show_edge=False)
+        act.add_column("channel")
+        act.add_column("decision")
+        act.add_column("actions", justify="right")
+        for (channel, decision), rows in summary.actions_by_channel.items():
+            act.add_row(channel, decision, f"{rows:,}")
+        console.print(act)
+    if summary.quarantine:
+        quarantine = Table(title="quarantined raw rows (kept with their reason)", show_edge=False)
+        quarantine.add_column("raw table")
+        quarantine.add_column("reason")
+        quarantine.add_column("rows", justify="right")
+        for (table, reason), rows in summary.quarantine.items():
+            quarantine.add_row(table, reason, f"{rows:,}")
+        console.print(quarantine)
+    checks = outcome.checks
+    failed = outcome.failed_checks
+    console.print(
+        f"checks: {len(checks) - len(failed)} passed, {len(failed)} not passed "
+        f"({sum(1 for c in failed if c.severity == 'ERROR')} errors)"
+    )
+    for check in failed:
+        console.print(f"  [{check.severity}] {check.asset} :: {check.check} {check.description}".rstrip())
+    console.print(
+        "syncs: none declared yet — nothing sent" if not outcome.dry_run else "syncs: dry run — nothing sent"
+    )
+    for step, message in outcome.failed_steps.items():
+        err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
+    status = "[green]succeeded[/]" if outcome.success else "[bold red]FAILED[/]"
+    console.print(
+        f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized"
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

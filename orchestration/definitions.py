@@ -1,0 +1,20 @@
+"""Segue's one Dagster `Definitions`, loaded by `workspace.yaml`, `segue run` and the tests."""
+
+from dagster import AssetSelection, Definitions, define_asset_job
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import RAW_SOURCE_SPECS, segue_dbt_models
+from orchestration.project import dbt_project
+
+# Everything Segue builds, in dependency order: the job `segue run` launches.
+segue_build_job = define_asset_job(
+    name="segue_build",
+    selection=AssetSelection.all(),
+    description="Build the whole warehouse side (dbt build with its tests) and, later, the syncs.",
+)
+
+defs = Definitions(
+    assets=[*RAW_SOURCE_SPECS, segue_dbt_models],
+    jobs=[segue_build_job],
+    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+)

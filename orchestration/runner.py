@@ -1,0 +1,117 @@
+"""`segue run`: materialize the asset graph in-process through Dagster.
+
+Settings are placed in the environment before the definitions are loaded, so
+the dbt subprocesses Dagster starts see the same warehouse and as-of.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from orchestration import raw_contract, settings
+
+
+@dataclass
+class CheckOutcome:
+    asset: str
+    check: str
+    passed: bool
+    severity: str
+    description: str = ""
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    warehouse: str
+    as_of: datetime | None
+    dry_run: bool
+    materialized: list[str] = field(default_factory=list)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    checks: list[CheckOutcome] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        return [c for c in self.checks if not c.passed]
+
+
+def apply_settings(warehouse: str | None, as_of: str | None, dry_run: bool = False) -> None:
+    """Command-line values override the environment (CONTRACT.md section 1)."""
+    if warehouse:
+        os.environ["SEGUE_WAREHOUSE"] = warehouse
+    os.environ["SEGUE_WAREHOUSE"] = settings.warehouse_path()
+    if as_of:
+        os.environ["SEGUE_AS_OF"] = settings.format_as_of(settings.parse_as_of(as_of, field="--as-of"))
+    elif os.environ.get("SEGUE_AS_OF", "").strip():
+        os.environ["SEGUE_AS_OF"] = settings.format_as_of(settings.as_of())  # validate early
+    if dry_run:
+        os.environ["SEGUE_DRY_RUN"] = "1"
+    else:
+        os.environ.pop("SEGUE_DRY_RUN", None)
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    if os.environ.get("DAGSTER_HOME"):
+        return DagsterInstance.get()
+    return DagsterInstance.ephemeral()
+
+
+def run(select: str | None = None, dry_run: bool = False) -> RunOutcome:
+    """Materialize everything (or `select`, Dagster's asset selection syntax) once.
+
+    Raises RawContractError before anything is built when the raw inputs are missing.
+    """
+    warehouse = settings.warehouse_path()
+    raw_contract.check_warehouse(warehouse)
+
+    from dagster import AssetSelection
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("segue_build")
+    asset_keys = None
+    if select:
+        graph = defs.resolve_asset_graph()
+        asset_keys = sorted(
+            AssetSelection.from_string(select).resolve(graph) & graph.materializable_asset_keys
+        )
+        if not asset_keys:
+            raise ValueError(f"--select {select!r} matches no asset that Segue can build")
+    with _instance() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=asset_keys,
+            tags={"segue/dry_run": str(dry_run).lower(), "segue/entrypoint": "segue run"},
+        )
+    outcome = RunOutcome(
+        success=result.success,
+        run_id=result.run_id,
+        warehouse=warehouse,
+        as_of=settings.as_of(),
+        dry_run=dry_run,
+    )
+    for event in result.get_asset_materialization_events():
+        outcome.materialized.append(event.asset_key.to_user_string())
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        message = error.message.strip() if error else "failed"
+        if error and error.cause:
+            message = error.cause.message.strip()
+        outcome.failed_steps[event.step_key] = message
+    for evaluation in result.get_asset_check_evaluations():
+        outcome.checks.append(
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(),
+                check=evaluation.check_name,
+                passed=evaluation.passed,
+                severity=evaluation.severity.value,
+                description=evaluation.description or "",
+            )
+        )
+    return outcome

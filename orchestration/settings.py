@@ -1,0 +1,52 @@
+"""Settings from the environment (CONTRACT.md section 1), read at run time, never at import."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_WAREHOUSE = "./warehouse.duckdb"
+
+
+class SettingsError(ValueError):
+    """A setting holds a value Segue cannot use."""
+
+
+def warehouse_path() -> str:
+    """SEGUE_WAREHOUSE as an absolute path (default ./warehouse.duckdb)."""
+    return str(Path(os.environ.get("SEGUE_WAREHOUSE") or DEFAULT_WAREHOUSE).expanduser().resolve())
+
+
+def parse_as_of(value: str, *, field: str = "SEGUE_AS_OF") -> datetime:
+    """Parse an ISO 8601 instant into a naive UTC datetime (microseconds dropped).
+
+    A value without a zone is taken as UTC; one with an offset is converted.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{field}={value!r} is not an ISO 8601 timestamp (example: 2026-11-20T12:00:00Z)"
+        ) from exc
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+def as_of() -> datetime | None:
+    """SEGUE_AS_OF as naive UTC, or None when unset (then the real clock counts)."""
+    raw = os.environ.get("SEGUE_AS_OF", "").strip()
+    return parse_as_of(raw) if raw else None
+
+
+def as_of_or_now() -> datetime:
+    return as_of() or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def format_as_of(value: datetime) -> str:
+    """The canonical text form passed to dbt and stored with results."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
