@@ -18,7 +18,7 @@ DEMO_SEED ?= 42
 DEMO_WAREHOUSE ?= $(CURDIR)/warehouse.duckdb
 # "Now" for the demo: the current hour, so generate and run agree on it.
 DEMO_AS_OF ?= $(shell date -u +%Y-%m-%dT%H:00:00)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install demo test lint format bench dev clean
 

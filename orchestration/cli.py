@@ -40,9 +40,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 @app.command()
 def generate(
-    customers: Annotated[
-        int, typer.Option("--customers", min=1, help="how many people the retailer has")
-    ] = 20000,
+    customers: Annotated[int, typer.Option("--customers", min=1, help="how many people the retailer has")] = 20000,
     seed: Annotated[int, typer.Option("--seed", help="random seed; same inputs give the same data")] = 42,
     warehouse: WarehouseOpt = None,
     as_of: AsOfOpt = None,
@@ -58,8 +56,7 @@ def generate(
     target = settings.warehouse_path()
     instant = settings.as_of_or_now()
     console.print(
-        f"Generating {customers:,} customers (seed {seed}, "
-        f"as of {settings.format_as_of(instant)}) into {target}"
+        f"Generating {customers:,} customers (seed {seed}, as of {settings.format_as_of(instant)}) into {target}"
     )
     started = time.perf_counter()
     counts = generate_retailer(target, customers=customers, seed=seed, as_of=instant)
@@ -79,9 +76,7 @@ def run_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan every sync, send nothing")] = False,
     select: Annotated[
         str | None,
-        typer.Option(
-            "--select", help="Dagster asset selection, e.g. 'group:staging' or 'key:stg_shop__orders+'"
-        ),
+        typer.Option("--select", help="Dagster asset selection, e.g. 'group:staging' or 'key:staging/stg_shop__orders+'"),
     ] = None,
 ) -> None:
     """Materialize the asset graph in-process through Dagster and print a summary."""
@@ -148,15 +143,11 @@ def print_run_summary(outcome, elapsed: float) -> None:
     )
     for check in failed:
         console.print(f"  [{check.severity}] {check.asset} :: {check.check} {check.description}".rstrip())
-    console.print(
-        "syncs: none declared yet — nothing sent" if not outcome.dry_run else "syncs: dry run — nothing sent"
-    )
+    console.print("syncs: none declared yet — nothing sent" if not outcome.dry_run else "syncs: dry run — nothing sent")
     for step, message in outcome.failed_steps.items():
         err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
     status = "[green]succeeded[/]" if outcome.success else "[bold red]FAILED[/]"
-    console.print(
-        f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized"
-    )
+    console.print(f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`

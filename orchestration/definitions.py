@@ -4,7 +4,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import RAW_SOURCE_SPECS, segue_dbt_models
-from orchestration.project import dbt_project
+from orchestration.project import dbt_executable, dbt_project
 
 # Everything Segue builds, in dependency order: the job `segue run` launches.
 segue_build_job = define_asset_job(
@@ -16,5 +16,5 @@ segue_build_job = define_asset_job(
 defs = Definitions(
     assets=[*RAW_SOURCE_SPECS, segue_dbt_models],
     jobs=[segue_build_job],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )

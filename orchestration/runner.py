@@ -77,9 +77,7 @@ def run(select: str | None = None, dry_run: bool = False) -> RunOutcome:
     asset_keys = None
     if select:
         graph = defs.resolve_asset_graph()
-        asset_keys = sorted(
-            AssetSelection.from_string(select).resolve(graph) & graph.materializable_asset_keys
-        )
+        asset_keys = sorted(AssetSelection.from_string(select).resolve(graph) & graph.materializable_asset_keys)
         if not asset_keys:
             raise ValueError(f"--select {select!r} matches no asset that Segue can build")
     with _instance() as instance:

@@ -29,9 +29,7 @@ def parse_as_of(value: str, *, field: str = "SEGUE_AS_OF") -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise SettingsError(
-            f"{field}={value!r} is not an ISO 8601 timestamp (example: 2026-11-20T12:00:00Z)"
-        ) from exc
+        raise SettingsError(f"{field}={value!r} is not an ISO 8601 timestamp (example: 2026-11-20T12:00:00Z)") from exc
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed.replace(microsecond=0)

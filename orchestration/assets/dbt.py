@@ -23,12 +23,14 @@ class SegueDbtTranslator(DagsterDbtTranslator):
     `models/staging/shop/stg_shop__orders.sql` has the fqn
     `[segue, staging, shop, stg_shop__orders]` and lands in group `staging`; a
     dbt `group:` config wins where one is set. Sources land in a group named
-    after their schema (`raw`).
+    after their schema (`raw`); seeds (lookup tables) in `reference`.
     """
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return str(dbt_resource_props.get("schema") or "raw")
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
         configured = dbt_resource_props.get("config", {}).get("group")
         if configured:
             return str(configured)
@@ -81,7 +83,8 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
             metadata={"warehouse": MetadataValue.path(warehouse)},
             allow_retries=False,
         ) from exc
-    args = ["build"]
+    # Unit tests run in `make test` (tests/dbt), not on every production build.
+    args = ["build", "--exclude-resource-type", "unit_test"]
     as_of = settings.as_of()
     if as_of is not None:
         args += ["--vars", json.dumps({"as_of": settings.format_as_of(as_of)})]

@@ -1,0 +1,161 @@
+{{ config(materialized='view') }}
+
+with
+
+source as (
+
+    select * from {{ source('loyalty', 'loyalty_members') }}
+
+),
+
+stores as (
+
+    select * from {{ ref('stg_catalog__stores') }}
+
+),
+
+calling_codes as (
+
+    select * from {{ ref('country_calling_codes') }}
+
+),
+
+blocked_values as (
+
+    select distinct
+        identifier_type,
+        identifier_value
+    from {{ ref('blocked_identifier_values') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ segue.clean_text('loyalty_id') }} as loyalty_id,
+        {{ segue.clean_text('customer_id') }} as customer_id,
+        {{ segue.clean_text('home_store_id') }} as home_store_id,
+
+        ---------- strings
+        {{ segue.clean_email('email') }} as email_text,
+        {{ segue.clean_text('phone') }} as phone_text,
+        {{ segue.phone_digits('phone') }} as phone_digits,
+        {{ segue.clean_lower('tier') }} as tier,
+
+        ---------- numerics
+        {{ segue.clean_text('points_balance') }} as points_balance_text,
+        {{ segue.typed('points_balance', dbt.type_int()) }} as points_balance,
+
+        ---------- timestamps
+        {{ segue.clean_text('enrolled_at') }} as enrolled_at_text,
+        {{ segue.typed('enrolled_at', dbt.type_timestamp()) }} as enrolled_at,
+        {{ segue.clean_text('updated_at') }} as updated_at_text,
+        {{ segue.typed('updated_at', dbt.type_timestamp()) }} as updated_at,
+
+        ---------- the raw row, for stg_quarantined_rows
+        {{ segue.record_text(
+            ['loyalty_id', 'customer_id', 'email', 'phone', 'tier', 'home_store_id', 'enrolled_at', 'updated_at']
+        ) }} as record_text
+
+    from source
+
+),
+
+with_home_store as (
+
+    -- A phone written without + is read in the home store's country.
+    select
+        renamed.*,
+        stores.country as home_store_country
+
+    from renamed
+    left join stores
+        on renamed.home_store_id = stores.store_id
+
+),
+
+normalized as (
+
+    select
+        with_home_store.*,
+        {{ segue.normalize_email('with_home_store.email_text') }} as email,
+        {{ segue.normalize_phone(
+            'with_home_store.phone_text', 'codes', digits='with_home_store.phone_digits'
+        ) }} as phone,
+        codes.calling_code as phone_calling_code
+
+    from with_home_store
+    left join calling_codes as codes
+        on coalesce(with_home_store.home_store_country, {{ segue.default_phone_country() }}) = codes.country
+
+),
+
+flagged as (
+
+    select
+        normalized.*,
+        normalized.email_text is not null and normalized.email is null as is_email_invalid,
+        normalized.phone_text is not null and normalized.phone is null as is_phone_invalid,
+        {{ segue.is_placeholder_email_pattern('normalized.email_text') }}
+        or blocked_email.identifier_value is not null as is_placeholder_email,
+        {{ segue.is_placeholder_phone_pattern(
+            'normalized.phone_digits', 'normalized.phone', 'normalized.phone_calling_code'
+        ) }}
+        or blocked_phone.identifier_value is not null as is_placeholder_phone
+
+    from normalized
+    left join blocked_values as blocked_email
+        on
+            blocked_email.identifier_type = 'email'
+            and normalized.email_text = blocked_email.identifier_value
+    left join blocked_values as blocked_phone
+        on
+            blocked_phone.identifier_type = 'phone'
+            and {{ segue.phone_lookup_key('normalized.phone_text', digits='normalized.phone_digits') }}
+            = blocked_phone.identifier_value
+
+),
+
+validated as (
+
+    select
+        *,
+        coalesce(
+            case when loyalty_id is null then 'missing id' end,
+            case when enrolled_at_text is null and updated_at_text is null then 'missing timestamp' end,
+            {{ segue.timestamp_issue('enrolled_at_text', 'enrolled_at', required=false) }},
+            {{ segue.timestamp_issue('updated_at_text', 'updated_at', required=false) }},
+            case when points_balance_text is not null and points_balance is null then 'unparseable number' end
+        ) as quarantine_reason
+
+    from flagged
+
+),
+
+final as (
+
+    select
+        loyalty_id,
+        customer_id,
+        home_store_id,
+        email,
+        phone,
+        tier,
+        points_balance,
+        is_email_invalid,
+        is_phone_invalid,
+        is_placeholder_email,
+        is_placeholder_phone,
+        enrolled_at,
+        coalesce(updated_at, enrolled_at) as updated_at,
+        loyalty_id as record_id,
+        coalesce(updated_at, enrolled_at) as record_occurred_at,
+        record_text,
+        quarantine_reason
+
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,156 @@
+{{ config(materialized='view') }}
+
+with
+
+source as (
+
+    select * from {{ source('pos', 'pos_transactions') }}
+
+),
+
+stores as (
+
+    select * from {{ ref('stg_catalog__stores') }}
+
+),
+
+calling_codes as (
+
+    select * from {{ ref('country_calling_codes') }}
+
+),
+
+blocked_values as (
+
+    select distinct
+        identifier_type,
+        identifier_value
+    from {{ ref('blocked_identifier_values') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ segue.clean_text('transaction_id') }} as transaction_id,
+        {{ segue.clean_text('store_id') }} as store_id,
+        {{ segue.clean_text('loyalty_id') }} as loyalty_id,
+
+        ---------- strings
+        {{ segue.clean_email('receipt_email') }} as email_text,
+        {{ segue.clean_text('phone') }} as phone_text,
+        {{ segue.phone_digits('phone') }} as phone_digits,
+        upper({{ segue.clean_text('currency') }}) as currency,
+
+        ---------- numerics
+        {{ segue.clean_text('total_amount') }} as total_amount_text,
+        {{ segue.typed('total_amount', dbt.type_numeric()) }} as total_amount,
+
+        ---------- timestamps
+        {{ segue.clean_text('transacted_at') }} as transacted_at_text,
+        {{ segue.typed('transacted_at', dbt.type_timestamp()) }} as transacted_at,
+
+        ---------- the raw row, for stg_quarantined_rows
+        {{ segue.record_text(
+            ['transaction_id', 'store_id', 'loyalty_id', 'receipt_email', 'phone', 'total_amount', 'transacted_at']
+        ) }} as record_text
+
+    from source
+
+),
+
+with_store as (
+
+    -- A phone written without + is read in the store's country.
+    select
+        renamed.*,
+        stores.country as store_country
+
+    from renamed
+    left join stores
+        on renamed.store_id = stores.store_id
+
+),
+
+normalized as (
+
+    select
+        with_store.*,
+        {{ segue.normalize_email('with_store.email_text') }} as email,
+        {{ segue.normalize_phone(
+            'with_store.phone_text', 'codes', digits='with_store.phone_digits'
+        ) }} as phone,
+        codes.calling_code as phone_calling_code
+
+    from with_store
+    left join calling_codes as codes
+        on coalesce(with_store.store_country, {{ segue.default_phone_country() }}) = codes.country
+
+),
+
+flagged as (
+
+    select
+        normalized.*,
+        normalized.email_text is not null and normalized.email is null as is_email_invalid,
+        normalized.phone_text is not null and normalized.phone is null as is_phone_invalid,
+        {{ segue.is_placeholder_email_pattern('normalized.email_text') }}
+        or blocked_email.identifier_value is not null as is_placeholder_email,
+        {{ segue.is_placeholder_phone_pattern(
+            'normalized.phone_digits', 'normalized.phone', 'normalized.phone_calling_code'
+        ) }}
+        or blocked_phone.identifier_value is not null as is_placeholder_phone
+
+    from normalized
+    left join blocked_values as blocked_email
+        on
+            blocked_email.identifier_type = 'email'
+            and normalized.email_text = blocked_email.identifier_value
+    left join blocked_values as blocked_phone
+        on
+            blocked_phone.identifier_type = 'phone'
+            and {{ segue.phone_lookup_key('normalized.phone_text', digits='normalized.phone_digits') }}
+            = blocked_phone.identifier_value
+
+),
+
+validated as (
+
+    select
+        *,
+        coalesce(
+            case when transaction_id is null then 'missing id' end,
+            {{ segue.timestamp_issue('transacted_at_text', 'transacted_at') }},
+            case when total_amount_text is not null and total_amount is null then 'unparseable number' end
+        ) as quarantine_reason
+
+    from flagged
+
+),
+
+final as (
+
+    select
+        transaction_id,
+        store_id,
+        loyalty_id,
+        email,
+        phone,
+        currency,
+        total_amount,
+        is_email_invalid,
+        is_phone_invalid,
+        is_placeholder_email,
+        is_placeholder_phone,
+        transacted_at,
+        transaction_id as record_id,
+        transacted_at as record_occurred_at,
+        record_text,
+        quarantine_reason
+
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,42 @@
+with
+
+base_pos_lines as (
+
+    select * from {{ ref('base_pos__lines') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by transaction_id, line_number
+            order by
+                product_id asc nulls last,
+                quantity desc nulls last,
+                unit_price desc nulls last
+        ) as version_rank
+
+    from base_pos_lines
+
+),
+
+final as (
+
+    select
+        pos_line_id,
+        transaction_id,
+        line_number,
+        product_id,
+        quantity,
+        unit_price,
+        line_amount
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,101 @@
+{{ config(materialized='view') }}
+
+{%- set event_names = var('segment_event_names') %}
+
+with
+
+source as (
+
+    select * from {{ source('segment', 'events') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ segue.clean_text('event_id') }} as event_id,
+        {{ segue.clean_lower('anonymous_id') }} as anonymous_id,
+        -- Segment's user_id is the web account id (CONTRACT §2).
+        {{ segue.clean_text('user_id') }} as customer_id,
+        {{ segue.clean_text('product_id') }} as product_id,
+        {{ segue.clean_text('order_id') }} as order_id,
+
+        ---------- strings
+        {{ segue.clean_text('event') }} as event_name_text,
+        -- The spec's spelling, whatever the case or spacing it arrived in.
+        case {{ segue.clean_lower('event') }}
+            {%- for event_name in event_names %}
+            when '{{ event_name | lower }}' then '{{ event_name }}'
+            {%- endfor %}
+        end as event_name,
+        {{ segue.clean_lower('source') }} as event_source,
+
+        ---------- numerics
+        {{ segue.clean_text('quantity') }} as quantity_text,
+        {{ segue.typed('quantity', dbt.type_int()) }} as quantity,
+        {{ segue.clean_text('price') }} as price_text,
+        {{ segue.typed('price', dbt.type_numeric()) }} as price,
+        {{ segue.clean_text('revenue') }} as revenue_text,
+        {{ segue.typed('revenue', dbt.type_numeric()) }} as revenue,
+
+        ---------- timestamps
+        {{ segue.clean_text(adapter.quote('timestamp')) }} as occurred_at_text,
+        {{ segue.typed(adapter.quote('timestamp'), dbt.type_timestamp()) }} as occurred_at,
+
+        ---------- the raw row, for stg_quarantined_rows
+        {{ segue.record_text([
+            'event_id', 'anonymous_id', 'user_id', 'event', 'quantity', 'timestamp'
+        ]) }} as record_text
+
+    from source
+
+),
+
+validated as (
+
+    select
+        *,
+        coalesce(
+            case when event_id is null then 'missing id' end,
+            case when anonymous_id is null and customer_id is null then 'missing identity' end,
+            {{ segue.timestamp_issue('occurred_at_text', 'occurred_at') }},
+            case when event_name is null then 'unknown event name' end,
+            case
+                when
+                    (quantity_text is not null and quantity is null)
+                    or (price_text is not null and price is null)
+                    or (revenue_text is not null and revenue is null)
+                    then 'unparseable number'
+            end,
+            case when quantity < 0 then 'negative quantity' end
+        ) as quarantine_reason
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        event_id,
+        anonymous_id,
+        customer_id,
+        product_id,
+        order_id,
+        event_name,
+        event_source,
+        quantity,
+        price,
+        revenue,
+        occurred_at,
+        event_id as record_id,
+        occurred_at as record_occurred_at,
+        record_text,
+        quarantine_reason
+
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,54 @@
+with
+
+base_events as (
+
+    select * from {{ ref('base_segment__events') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    -- An event_id delivered twice is one event: keep the first delivery.
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by
+                occurred_at asc,
+                anonymous_id asc nulls last,
+                customer_id asc nulls last,
+                event_name asc nulls last,
+                product_id asc nulls last,
+                order_id asc nulls last,
+                quantity asc nulls last,
+                price asc nulls last,
+                revenue asc nulls last,
+                event_source asc nulls last
+        ) as delivery_rank
+
+    from base_events
+
+),
+
+final as (
+
+    select
+        event_id,
+        anonymous_id,
+        customer_id,
+        product_id,
+        order_id,
+        event_name,
+        event_source,
+        quantity,
+        price,
+        revenue,
+        occurred_at
+
+    from ranked
+    where delivery_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,87 @@
+{{ config(materialized='view') }}
+
+with
+
+source as (
+
+    select * from {{ source('shop', 'order_lines') }}
+
+),
+
+orders as (
+
+    select order_id from {{ ref('stg_shop__orders') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ segue.clean_text('order_id') }} as order_id,
+        {{ segue.typed('line_number', dbt.type_int()) }} as line_number,
+        {{ segue.clean_text('product_id') }} as product_id,
+
+        ---------- numerics
+        {{ segue.clean_text('line_number') }} as line_number_text,
+        {{ segue.clean_text('quantity') }} as quantity_text,
+        {{ segue.typed('quantity', dbt.type_int()) }} as quantity,
+        {{ segue.clean_text('unit_price') }} as unit_price_text,
+        {{ segue.typed('unit_price', dbt.type_numeric()) }} as unit_price,
+
+        ---------- the raw row, for stg_quarantined_rows
+        {{ segue.record_text([
+            'order_id', 'line_number', 'product_id', 'quantity', 'unit_price'
+        ]) }} as record_text
+
+    from source
+
+),
+
+validated as (
+
+    select
+        renamed.*,
+        coalesce(
+            case when renamed.order_id is null or renamed.line_number is null then 'missing id' end,
+            case
+                when
+                    (renamed.quantity_text is not null and renamed.quantity is null)
+                    or (renamed.unit_price_text is not null and renamed.unit_price is null)
+                    then 'unparseable number'
+            end,
+            case when renamed.quantity < 0 then 'negative quantity' end,
+            -- A line whose order is missing or quarantined: nothing can use it.
+            case when orders.order_id is null then 'orphan line' end
+        ) as quarantine_reason
+
+    from renamed
+    left join orders
+        on renamed.order_id = orders.order_id
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat([
+            'order_id', "'-'", 'cast(line_number as ' ~ dbt.type_string() ~ ')'
+        ]) }} as order_line_id,
+        order_id,
+        line_number,
+        product_id,
+        quantity,
+        unit_price,
+        quantity * unit_price as line_amount,
+        {{ dbt.concat([
+            "coalesce(order_id, 'null')", "':'", "coalesce(line_number_text, 'null')"
+        ]) }} as record_id,
+        cast(null as {{ dbt.type_timestamp() }}) as record_occurred_at,
+        record_text,
+        quarantine_reason
+
+    from validated
+
+)
+
+select * from final
