@@ -76,12 +76,24 @@ def run_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan every sync, send nothing")] = False,
     select: Annotated[
         str | None,
-        typer.Option("--select", help="Dagster asset selection, e.g. 'group:staging' or 'key:staging/stg_shop__orders+'"),
+        typer.Option(
+            "--select", help="Dagster asset selection, e.g. 'group:staging' or 'key:staging/stg_shop__orders+'"
+        ),
     ] = None,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            envvar="SEGUE_LOG_LEVEL",
+            help="console level of Dagster's run log (DEBUG shows every event; the UI keeps them all anyway)",
+        ),
+    ] = "WARNING",
 ) -> None:
     """Materialize the asset graph in-process through Dagster and print a summary."""
     from orchestration.runner import apply_settings, run
 
+    if log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        _fail(f"--log-level {log_level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
     try:
         apply_settings(warehouse, as_of, dry_run=dry_run)
     except settings.SettingsError as exc:
@@ -91,7 +103,7 @@ def run_command(
     console.print(f"segue run: warehouse {target}, as of {shown_as_of}{' (dry run)' if dry_run else ''}")
     started = time.perf_counter()
     try:
-        outcome = run(select=select, dry_run=dry_run)
+        outcome = run(select=select, dry_run=dry_run, log_level=log_level)
     except raw_contract.RawContractError as exc:
         _fail(str(exc))
     except ValueError as exc:

@@ -61,8 +61,11 @@ def _instance():
     return DagsterInstance.ephemeral()
 
 
-def run(select: str | None = None, dry_run: bool = False) -> RunOutcome:
+def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARNING") -> RunOutcome:
     """Materialize everything (or `select`, Dagster's asset selection syntax) once.
+
+    `log_level` is the console level of Dagster's run log (every event is stored in
+    the instance either way, so the UI shows the full log).
 
     Raises RawContractError before anything is built when the raw inputs are missing.
     """
@@ -85,6 +88,7 @@ def run(select: str | None = None, dry_run: bool = False) -> RunOutcome:
             instance=instance,
             raise_on_error=False,
             asset_selection=asset_keys,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level.upper()}}}},
             tags={"segue/dry_run": str(dry_run).lower(), "segue/entrypoint": "segue run"},
         )
     outcome = RunOutcome(

@@ -6,9 +6,10 @@ never from a list of model names kept here.
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetSpec, Failure, MetadataValue
+from dagster import AssetExecutionContext, AssetMaterialization, AssetSpec, Failure, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration import raw_contract, settings
@@ -84,8 +85,52 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
             allow_retries=False,
         ) from exc
     # Unit tests run in `make test` (tests/dbt), not on every production build.
-    args = ["build", "--exclude-resource-type", "unit_test"]
+    # Tests run only when all the models they touch are selected (a subset run
+    # must not test relations it did not build).
+    args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
     as_of = settings.as_of()
     if as_of is not None:
         args += ["--vars", json.dumps({"as_of": settings.format_as_of(as_of)})]
-    yield from dbt.cli(args, context=context).stream().fetch_row_counts()
+    # dagster-dbt's fetch_row_counts() opens the profile's connection from a second
+    # process while dbt still writes, which DuckDB's single-writer lock forbids
+    # (and it cannot open our in-memory catalog). So the events are held until dbt
+    # has exited, then annotated with row counts read in one short connection.
+    events = list(dbt.cli(args, context=context).stream())
+
+    def key_of(event):
+        if isinstance(event, Output):
+            return context.asset_key_for_output(event.output_name)
+        return event.asset_key if isinstance(event, AssetMaterialization) else None
+
+    counts = _row_counts(warehouse, [key_of(ev) for ev in events])
+    for event in events:
+        key = key_of(event)
+        if key in counts:
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[key]})
+        yield event
+
+
+def _row_counts(warehouse, asset_keys) -> dict:
+    """Rows of each built relation named `<schema>/<table>` by its asset key; views and missing ones skipped."""
+    import duckdb
+
+    wanted = {tuple(key.path): key for key in asset_keys if key is not None and len(key.path) == 2}
+    warehouse = Path(warehouse)
+    if not wanted or not warehouse.exists():
+        return {}
+    counts = {}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = {
+            (schema, name)
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
+        for path, key in wanted.items():
+            if path in tables:
+                schema, name = path
+                counts[key] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+    finally:
+        con.close()
+    return counts

@@ -53,3 +53,19 @@ def test_cli_run_with_select_prints_summary(built_retailer, tmp_path, monkeypatc
     assert "stg_catalog__stores" in output
     assert "succeeded" in output
     assert "1 assets materialized" in output
+
+
+def test_materializations_carry_row_counts(built_retailer, dagster_home):
+    """Row counts are read after dbt exits (DuckDB allows one writer) and match the tables."""
+    warehouse, _outcome = built_retailer
+    from dagster import AssetKey, DagsterInstance
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        expected = con.execute("select count(*) from staging.stg_shop__orders").fetchone()[0]
+    finally:
+        con.close()
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        event = instance.get_latest_materialization_event(AssetKey(["staging", "stg_shop__orders"]))
+    assert event is not None
+    assert event.asset_materialization.metadata["dagster/row_count"].value == expected
