@@ -59,17 +59,31 @@ def manifest_is_stale() -> bool:
 
 
 def ensure_manifest() -> Path:
-    """Run `dbt parse` when the manifest is missing or older than any project file."""
-    if manifest_is_stale():
-        env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
-        proc = subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--target", DBT_TARGET],
-            cwd=DBT_PROJECT_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"`dbt parse` failed:\n{proc.stdout}\n{proc.stderr}")
+    """Run `dbt parse` when the manifest is missing or older than any project file.
+
+    Several processes may start at once (pytest-xdist workers, `dagster dev` beside
+    `segue run`): an exclusive file lock makes one of them parse while the others
+    wait, so nobody reads a manifest that dbt is still writing.
+    """
+    import fcntl
+
+    lock_path = dbt_project.manifest_path.parent / ".segue-parse.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if manifest_is_stale():
+                env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+                proc = subprocess.run(
+                    [dbt_executable(), "parse", "--quiet", "--target", DBT_TARGET],
+                    cwd=DBT_PROJECT_DIR,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    raise RuntimeError(f"`dbt parse` failed:\n{proc.stdout}\n{proc.stderr}")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return dbt_project.manifest_path

@@ -46,7 +46,11 @@ def test_cli_run_with_select_prints_summary(built_retailer, tmp_path, monkeypatc
     monkeypatch.delenv("SEGUE_WAREHOUSE", raising=False)
     result = CliRunner().invoke(
         app,
-        ["run", "--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00Z", "--select", "key:staging/stg_catalog__stores"],
+        [
+            "run",
+            *("--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00Z"),
+            *("--select", "key:staging/stg_catalog__stores"),
+        ],
     )
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())  # rich wraps at the terminal width
