@@ -89,7 +89,7 @@ class IdentityScore:
             f"{self.correct_pairs:,} correct of {self.predicted_pairs:,} predicted pairs "
             f"over {self.identifiers:,} identifiers, {self.missing:,} missing from the map; "
             f"customers merging people through a placeholder or kiosk: {self.people_merged_by_shared}; "
-            f"placeholder or kiosk identifiers linked to anything: {self.shared_identifiers_linking}"
+            f"placeholders in the map: {self.shared_identifiers_linking}"
         )
 
 
@@ -108,8 +108,7 @@ def score(warehouse: Path | str) -> IdentityScore:
         (correct,) = con.execute(
             f"select {pairs} from (select count(*) n from scored group by person_id, customer_key)"
         ).fetchone()
-        # Placeholders and kiosk devices: in the map at all (placeholders must
-        # not be), or in a customer with more than themselves (kiosks).
+        # Placeholders must not be in the map at all (they belong to no customer).
         (shared_linking,) = con.execute(
             """
             select count(*) from (
@@ -117,7 +116,6 @@ def score(warehouse: Path | str) -> IdentityScore:
                 from truth.identifiers t
                 join marts.customer_identifiers m using (identifier_type, identifier_value)
                 where t.shared_kind = 'placeholder'
-                   or (t.shared_kind = 'kiosk' and m.customer_identifier_count > 1)
             )
             """
         ).fetchone()
