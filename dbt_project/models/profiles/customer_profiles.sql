@@ -101,10 +101,27 @@ customer_keys as (
 
 ),
 
+id_values as (
+
+    -- A customer holds at most one customer_id and one loyalty_id (identity's
+    -- limits); should a rule allow more, the smallest is shown. An id counts
+    -- even when no account or card row exists for it (an order's customer_id,
+    -- a receipt's loyalty_id).
+    select
+        customer_key,
+        min(case when identifier_type = 'customer_id' then identifier_value end) as customer_id,
+        min(case when identifier_type = 'loyalty_id' then identifier_value end) as loyalty_id
+
+    from identifiers
+    where identifier_type in ('customer_id', 'loyalty_id')
+    group by customer_key
+
+),
+
 accounts as (
 
-    -- A customer holds at most one customer_id (identity's limit); should a
-    -- rule allow more, the most recently updated account speaks.
+    -- The account speaks for names and country; should a customer hold two,
+    -- the most recently updated one.
     select
         identifiers.customer_key,
         customers.customer_id,
@@ -214,8 +231,8 @@ joined as (
         customer_keys.customer_key,
         chosen_contacts.email,
         chosen_contacts.phone,
-        accounts.customer_id,
-        loyalty.loyalty_id,
+        id_values.customer_id,
+        id_values.loyalty_id,
         accounts.first_name,
         accounts.last_name,
         coalesce(accounts.country, home_store.country, phone_countries.country) as country,
@@ -264,6 +281,8 @@ joined as (
     from customer_keys
     left join chosen_contacts
         on customer_keys.customer_key = chosen_contacts.customer_key
+    left join id_values
+        on customer_keys.customer_key = id_values.customer_key
     left join accounts
         on
             customer_keys.customer_key = accounts.customer_key
