@@ -43,7 +43,7 @@ links as (
 blocked as (
 
     select
-        'blocked_value' as rule,
+        'blocked_value' as rule,  -- noqa: RF04
         identifier_type,
         identifier_value,
         blocked_reason as detail,
@@ -64,13 +64,13 @@ blocked as (
 link_rules as (
 
     select
-        links.decision as rule,
+        links.decision as rule,  -- noqa: RF04
         links.identifier_type,
         incoming.identifier_value,
         links.decision_detail as detail,
         incoming.customer_key,
         links.target_component_id as other_identifier,
-        target.customer_key as other_customer_key,
+        target_customer.customer_key as other_customer_key,
         links.tier,
         links.observation_count,
         links.first_observed_at as first_seen_at,
@@ -80,8 +80,8 @@ link_rules as (
     from links
     inner join components as incoming
         on links.node_id = incoming.node_id
-    inner join components as target
-        on links.target_component_id = target.node_id
+    inner join components as target_customer
+        on links.target_component_id = target_customer.node_id
 
 ),
 

@@ -17,7 +17,10 @@ links as (
 
     {%- for tier in range(2, last_tier + 1) %}
     {{ "union all" if not loop.first }}
-    select node_id, target_component_id, tier
+    select
+        node_id,
+        target_component_id,
+        tier
     from {{ ref('int_identity__tier_' ~ tier ~ '_links') }}
     where decision = 'linked'
     {%- endfor %}
@@ -29,11 +32,11 @@ select
     links.node_id,
     incoming.customer_key,
     links.target_component_id,
-    target.customer_key as target_customer_key
+    target_customer.customer_key as target_customer_key
 
 from links
 inner join components as incoming
     on links.node_id = incoming.node_id
-inner join components as target
-    on links.target_component_id = target.node_id
-where incoming.customer_key != target.customer_key
+inner join components as target_customer
+    on links.target_component_id = target_customer.node_id
+where incoming.customer_key != target_customer.customer_key
