@@ -13,7 +13,8 @@
        the journey moves to its next step); rejected -> rejected_by_destination.
     3. exited: the instance's exit event happened at or before now.
     4. expired: the journey's window after the trigger has passed.
-    5. superseded_by_later_step: a later step of the same instance is due.
+    5. superseded_by_later_step: a later step of the same instance on the
+       same channel group (messages or onsite) is due.
     6. no_consent: the channel (fixed, or next-best-channel: of email and sms,
        the opted-in one with most recent opens/clicks, email on ties, email when
        neither) has no current opt-in for to_address (int_consent__address_state).
@@ -111,7 +112,11 @@ enriched as (
         {{ segue.stable_fraction(dbt.concat(['candidates.journey', "'|'", 'candidates.customer_key'])) }}
         < {{ var('journey_holdout_share') }} as is_holdout,
         max(candidates.step_number) over (
-            partition by candidates.journey, candidates.customer_key, candidates.trigger_id
+            partition by
+                candidates.journey,
+                candidates.customer_key,
+                candidates.trigger_id,
+                case when candidates.channel_rule = 'onsite' then 'onsite' else 'message' end
         ) as latest_due_step_number
 
     from candidates
