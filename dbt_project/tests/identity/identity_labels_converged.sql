@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_identity__components'}}}) }}
+
 {#-
     Label propagation converged: every link that holds ends in one customer.
     A row here means var identity_propagation_passes was too small for the
