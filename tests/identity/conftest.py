@@ -35,7 +35,8 @@ class IdentityWarehouse:
     def copy(self, target_dir: Path) -> tuple[Path, Dbt]:
         target = target_dir / "copy.duckdb"
         shutil.copyfile(self.path, target)
-        return target, Dbt(target, target_dir)
+        # The same target path as the fixture's build: dbt parses the project partially, not afresh.
+        return target, Dbt(target, self.dbt.work_dir)
 
 
 @pytest.fixture(scope="session")
