@@ -5,6 +5,8 @@
     rule
       blocked_value      a placeholder or blocked value: never a node, never
                          links, not in customer_identifiers
+      invalid_value      staging could not normalize an email or phone (one
+                         row per model and type, with a count and an example)
       shared_identifier  seen with more accounts than
                          identity_max_accounts_per_identifier (a kiosk, a
                          family device, a household phone): it stays a
@@ -61,6 +63,43 @@ blocked as (
 
 ),
 
+-- Emails and phones staging could not normalize (is_email_invalid,
+-- is_phone_invalid): no identifier at all, so nothing links; counted per
+-- model, with one record to look at.
+invalid as (
+
+    {%- set flagged = [
+        ('stg_shop__customers', 'customer_id', 'updated_at'),
+        ('stg_loyalty__members', 'loyalty_id', 'updated_at'),
+        ('stg_segment__identifies', 'message_id', 'identified_at'),
+        ('stg_pos__transactions', 'transaction_id', 'transacted_at'),
+        ('stg_shop__orders', 'order_id', 'ordered_at'),
+    ] %}
+    {%- for model, key, occurred in flagged %}
+    {%- set first_model = loop.first %}
+    {%- for identifier_type in ['email', 'phone'] %}
+    {{ "union all" if not (loop.first and first_model) }}
+    select
+        'invalid_value' as rule,  -- noqa: RF04
+        '{{ identifier_type }}' as identifier_type,
+        cast(null as {{ dbt.type_string() }}) as identifier_value,
+        'could not be normalized (staging is_{{ identifier_type }}_invalid); the record links without it' as detail,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
+        cast(null as {{ dbt.type_string() }}) as other_identifier,
+        cast(null as {{ dbt.type_string() }}) as other_customer_key,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        count(*) as observation_count,
+        min({{ occurred }}) as first_seen_at,
+        max({{ occurred }}) as last_seen_at,
+        min({{ dbt.concat(["'" ~ model ~ " '", key]) }}) as example_record
+    from {{ ref(model) }}
+    where is_{{ identifier_type }}_invalid
+    having count(*) > 0
+    {%- endfor %}
+    {%- endfor %}
+
+),
+
 link_rules as (
 
     select
@@ -88,6 +127,8 @@ link_rules as (
 final as (
 
     select * from blocked
+    union all
+    select * from invalid
     union all
     select * from link_rules
 
