@@ -9,6 +9,7 @@
       > order    (stg_shop__orders)         ordered_at of the latest order using it
       > identify (stg_segment__identifies)  identified_at of the latest call using it
       > pos      (stg_pos__transactions)    transacted_at of the latest receipt using it
+      > consent  (stg_consent__consents)    recorded_at of the latest consent row naming it
 
     then the smaller value (deterministic). An account or a card is a record
     that changes: its updated_at moves with any field (points, tier), so the
@@ -120,6 +121,16 @@ identifiers as (
 ),
 {%- endfor %}
 
+consent_records as (
+
+    -- A consent row names an address the customer gave (at the till, by
+    -- keyword): the least trusted sighting. Blocked values are not in
+    -- customer_identifiers, so they drop out at the join below.
+    select * from {{ ref('stg_consent__consents') }}
+    where recorded_at <= {{ segue.segue_now() }}
+
+),
+
 observations as (
 
     {%- for record in records %}
@@ -129,6 +140,16 @@ observations as (
     {%- endfor %}
     {%- endfor %}
 
+    select
+        identifier_type,
+        identifier_value,
+        'consent' as observed_in,
+        6 as source_priority,
+        recorded_at as observed_at
+    from consent_records
+    where identifier_type in ('email', 'phone')
+
+    union all
     {%- for event, field in event_fields %}
     select
         '{{ field }}' as identifier_type,
