@@ -100,6 +100,7 @@ def main() -> None:
         generate(str(path), customers=options.customers, seed=options.seed, as_of=AS_OF)
         print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
 
+    load_before = os.getloadavg()[0]
     run_dbt(path, work, ["seed"])
     floor_seconds, floor_rows = run_floor(path)
     print(f"floor: one scan of {floor_rows:,} raw rows in {floor_seconds:.2f} s", flush=True)
@@ -124,6 +125,8 @@ def main() -> None:
         f"dbt start-up); identity + profiles {total:.1f} s, {ratio:.0f}x the floor; peak RSS {peak_gb:.1f} GB; "
         f"{profiles:,} profiles, {buyers:,} with purchases, {purchases:,} purchases counted"
     )
+    load_after = os.getloadavg()[0]
+    print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after (above the core count: contended)")
     print("slowest profile models:")
     for name, seconds in timings[:6]:
         print(f"  {seconds:7.1f} s  {name}")
@@ -141,7 +144,8 @@ def main() -> None:
             f"({floor_rows / 1e6:.1f}M raw rows read) | `dbt run --select profiles` {profile_seconds:.0f} s wall "
             f"(models {model_seconds:.0f} s; slowest: {slow}) after `+identity` {identity_seconds:.0f} s: "
             f"identity + profiles {total:.0f} s, peak RSS {peak_gb:.1f} GB; floor scan {floor_seconds:.1f} s, "
-            f"ratio {ratio:.0f}x; {profiles:,} profiles, {buyers:,} with purchases | {machine} |\n"
+            f"ratio {ratio:.0f}x; {profiles:,} profiles, {buyers:,} with purchases; load average "
+            f"{load_before:.1f}/{load_after:.1f} before/after | {machine} |\n"
         )
         with RESULTS.open("a") as handle:
             handle.write(row)

@@ -225,8 +225,8 @@ def test_contact_fields_of_cleanly_resolved_people(con):
           count(*) filter (where email_seen), count(*) filter (where email_seen and p.email = s.email),
           count(*) filter (where phone_seen), count(*) filter (where phone_seen and p.phone = s.phone),
           count(*) filter (where s.customer_id is not null),
-          count(*) filter (where s.customer_id is not null and lower(p.first_name) = lower(s.first_name)
-                                    and lower(p.last_name) = lower(s.last_name) and p.customer_id = s.customer_id),
+          count(*) filter (where s.customer_id is not null and p.first_name = s.first_name
+                                    and p.last_name = s.last_name and p.customer_id = s.customer_id),
           count(*) filter (where p.country is not null), count(*) filter (where p.country = s.country),
           count(*) filter (where s.loyalty_id is not null), count(*) filter (where p.loyalty_id = s.loyalty_id)
         from clean c

@@ -125,8 +125,8 @@ accounts as (
     select
         identifiers.customer_key,
         customers.customer_id,
-        customers.first_name,
-        customers.last_name,
+        {{ segue.name_case('customers.first_name') }} as first_name,
+        {{ segue.name_case('customers.last_name') }} as last_name,
         customers.country,
         row_number() over (
             partition by identifiers.customer_key
