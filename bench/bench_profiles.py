@@ -123,8 +123,8 @@ def main() -> None:
     ratio = total / floor_seconds if floor_seconds else float("nan")
     print(
         f"dbt run --select +profiles --exclude +identity: {profile_seconds:.1f} s wall "
-        f"({model_seconds:.1f} s in models, the rest "
-        f"dbt start-up); identity + profiles {total:.1f} s, {ratio:.0f}x the floor; peak RSS {peak_gb:.1f} GB; "
+        f"(model times summed over dbt's threads {model_seconds:.1f} s); identity + profiles {total:.1f} s, "
+        f"{ratio:.0f}x the floor; peak RSS {peak_gb:.1f} GB; "
         f"{profiles:,} profiles, {buyers:,} with purchases, {purchases:,} purchases counted"
     )
     load_after = os.getloadavg()[0]
@@ -145,7 +145,8 @@ def main() -> None:
             f"| {datetime.now(UTC):%Y-%m-%d} | profiles | {options.customers:,} customers, seed {options.seed} "
             f"({floor_rows / 1e6:.1f}M raw rows read) | profiles (`dbt run --select +profiles --exclude +identity`) "
             f"{profile_seconds:.0f} s wall "
-            f"(models {model_seconds:.0f} s; slowest: {slow}) after `+identity` {identity_seconds:.0f} s: "
+            f"(model times summed over 4 threads {model_seconds:.0f} s; slowest: {slow}) "
+            f"after `+identity` {identity_seconds:.0f} s: "
             f"identity + profiles {total:.0f} s, peak RSS {peak_gb:.1f} GB; floor scan {floor_seconds:.1f} s, "
             f"ratio {ratio:.0f}x; {profiles:,} profiles, {buyers:,} with purchases; load average "
             f"{load_before:.1f}/{load_after:.1f} before/after | {machine} |\n"
