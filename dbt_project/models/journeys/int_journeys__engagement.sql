@@ -42,7 +42,8 @@ engagements as (
         message_events.event_name in ('opened', 'clicked')
         and message_events.channel in ('email', 'sms')
         and message_events.occurred_at <= {{ segue.segue_now() }}
-        and message_events.occurred_at > {{ dbt.dateadd('day', -(var('engagement_lookback_days') | int), segue.segue_now()) }}
+        and message_events.occurred_at
+        > {{ dbt.dateadd('day', -(var('engagement_lookback_days') | int), segue.segue_now()) }}
 
 ),
 
@@ -50,13 +51,13 @@ local_hours as (
 
     select
         engagements.customer_key,
-        extract(hour from {{ segue.utc_to_local('engagements.occurred_at', 'profiles.timezone') }}) as local_hour,
+        extract(hour from {{ segue.utc_to_local('engagements.occurred_at', 'profiles.timezone') }}) as local_hour,  -- noqa: LT05
         count(*) as engagements
 
     from engagements
     left join profiles
         on engagements.customer_key = profiles.customer_key
-    group by 1, 2
+    group by engagements.customer_key, local_hour
 
 ),
 
@@ -65,7 +66,7 @@ best_hours as (
     select
         customer_key,
         local_hour,
-        row_number() over (partition by customer_key order by engagements desc, local_hour) as hour_rank,
+        row_number() over (partition by customer_key order by engagements desc, local_hour asc) as hour_rank,
         sum(engagements) over (partition by customer_key) as total_engagements
 
     from local_hours

@@ -28,12 +28,20 @@ products as (
 
 lines as (
 
-    select order_id as purchase_id, 'online' as purchase_channel, product_id, quantity
+    select
+        order_id as purchase_id,
+        'online' as purchase_channel,
+        product_id,
+        quantity
     from order_lines
 
     union all
 
-    select transaction_id as purchase_id, 'store' as purchase_channel, product_id, quantity
+    select
+        transaction_id as purchase_id,
+        'store' as purchase_channel,
+        product_id,
+        quantity
     from pos_lines
 
 ),

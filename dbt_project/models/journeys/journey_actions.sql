@@ -198,11 +198,12 @@ ranked as (
 
     select
         *,
-        case when gate_reason is null then
-            row_number() over (
-                partition by customer_key, channel_group, case when gate_reason is null then 0 else 1 end
-                order by journey_priority, triggered_at desc, step_number desc, action_id
-            )
+        case
+            when gate_reason is null then
+                row_number() over (
+                    partition by customer_key, channel_group, case when gate_reason is null then 0 else 1 end
+                    order by journey_priority asc, triggered_at desc, step_number desc, action_id asc
+                )
         end as priority_rank
 
     from gated
@@ -211,7 +212,10 @@ ranked as (
 
 winners as (
 
-    select customer_key, channel_group, journey as winning_journey
+    select
+        customer_key,
+        channel_group,
+        journey as winning_journey
     from ranked
     where priority_rank = 1
 
@@ -265,9 +269,9 @@ final as (
         step,
         channel,
         case channel
-        {%- for channel, destination in destinations.items() %}
+            {%- for channel, destination in destinations.items() %}
             when '{{ channel }}' then '{{ destination }}'
-        {%- endfor %}
+            {%- endfor %}
         end as destination,
         case
             when suppression_reason is null then 'send'

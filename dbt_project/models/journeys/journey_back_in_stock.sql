@@ -7,6 +7,10 @@
     it after coming back.
 -#}
 
+{%- set trigger_id = dbt.concat([
+    "'restock:'", 'returns.product_id', "':'", 'cast(returns.back_in_at as ' ~ dbt.type_string() ~ ')'
+]) %}
+
 with
 
 events as (
@@ -58,7 +62,8 @@ returns as (
         on
             interest.product_id = stock.product_id
             and interest.interested_at < stock.back_in_at
-            and interest.interested_at >= {{ dbt.dateadd('day', -(var('back_in_stock_interest_days') | int), 'stock.back_in_at') }}
+            and interest.interested_at
+            >= {{ dbt.dateadd('day', -(var('back_in_stock_interest_days') | int), 'stock.back_in_at') }}
 
 ),
 
@@ -75,7 +80,7 @@ bought_after as (
         on
             returns.customer_key = lines.customer_key
             and returns.product_id = lines.product_id
-            and lines.purchased_at >= returns.back_in_at
+            and returns.back_in_at <= lines.purchased_at
     group by returns.customer_key, returns.product_id, returns.back_in_at
 
 ),
@@ -84,7 +89,7 @@ instances as (
 
     select
         returns.customer_key,
-        {{ dbt.concat(["'restock:'", 'returns.product_id', "':'", 'cast(returns.back_in_at as ' ~ dbt.type_string() ~ ')']) }} as trigger_id,
+        {{ trigger_id }} as trigger_id,
         returns.back_in_at as triggered_at,
         case
             when returns.out_again_at is null then bought_after.purchased_at

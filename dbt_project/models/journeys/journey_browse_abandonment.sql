@@ -6,6 +6,10 @@
     day (they carted or bought: no browse reminder).
 -#}
 
+{%- set trigger_id = dbt.concat([
+    "'browse:'", 'browsed.product_id', "':'", 'cast(browsed.viewed_on as ' ~ dbt.type_string() ~ ')'
+]) %}
+
 with
 
 events as (
@@ -61,13 +65,17 @@ browsed as (
 
 carts_and_purchases as (
 
-    select customer_key, occurred_at as happened_at
+    select
+        customer_key,
+        occurred_at as happened_at
     from events
     where event_name = 'Product Added'
 
     union all
 
-    select customer_key, purchased_at as happened_at
+    select
+        customer_key,
+        purchased_at as happened_at
     from purchases
     where customer_key is not null
 
@@ -85,7 +93,7 @@ exits as (
     inner join carts_and_purchases
         on
             browsed.customer_key = carts_and_purchases.customer_key
-            and carts_and_purchases.happened_at >= browsed.first_viewed_at
+            and browsed.first_viewed_at <= carts_and_purchases.happened_at
     group by browsed.customer_key, browsed.product_id, browsed.viewed_on
 
 ),
@@ -94,7 +102,7 @@ instances as (
 
     select
         browsed.customer_key,
-        {{ dbt.concat(["'browse:'", 'browsed.product_id', "':'", 'cast(browsed.viewed_on as ' ~ dbt.type_string() ~ ')']) }} as trigger_id,
+        {{ trigger_id }} as trigger_id,
         browsed.triggered_at,
         exits.exit_at,
         case when exits.exit_at is not null then 'added to cart or purchased' end as exit_reason,

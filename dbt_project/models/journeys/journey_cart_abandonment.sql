@@ -9,6 +9,10 @@
     instance is the cart's first add, so adding more items keeps its id.
 -#}
 
+{%- set trigger_id = dbt.concat([
+    "'cart:'", 'carts.customer_key', "':'", 'cast(carts.first_add_at as ' ~ dbt.type_string() ~ ')'
+]) %}
+
 with
 
 events as (
@@ -31,19 +35,34 @@ products as (
 
 timeline as (
 
-    select customer_key, occurred_at as happened_at, 'add' as kind, product_id, event_id as row_id
+    select
+        customer_key,
+        occurred_at as happened_at,
+        'add' as kind,
+        product_id,
+        event_id as row_id
     from events
     where event_name = 'Product Added'
 
     union all
 
-    select customer_key, occurred_at as happened_at, 'remove' as kind, product_id, event_id as row_id
+    select
+        customer_key,
+        occurred_at as happened_at,
+        'remove' as kind,
+        product_id,
+        event_id as row_id
     from events
     where event_name = 'Product Removed'
 
     union all
 
-    select customer_key, purchased_at as happened_at, 'purchase' as kind, null as product_id, purchase_id as row_id
+    select
+        customer_key,
+        purchased_at as happened_at,
+        'purchase' as kind,
+        null as product_id,
+        purchase_id as row_id
     from purchases
     where customer_key is not null
 
@@ -141,7 +160,7 @@ instances as (
 
     select
         carts.customer_key,
-        {{ dbt.concat(["'cart:'", 'carts.customer_key', "':'", 'cast(carts.first_add_at as ' ~ dbt.type_string() ~ ')']) }} as trigger_id,
+        {{ trigger_id }} as trigger_id,
         carts.last_add_at as triggered_at,
         carts.closed_at as exit_at,
         case when carts.closed_at is not null then 'purchase completed since the last add' end as exit_reason,

@@ -30,7 +30,9 @@ inventory as (
 
 customer_categories as (
 
-    select distinct customer_key, category
+    select distinct
+        customer_key,
+        category
     from lines
     where customer_key is not null and category is not null
 
@@ -40,25 +42,27 @@ co_purchases as (
 
     select
         bought.category,
-        also.category as complement,
+        other_bought.category as complement,
         count(*) as customers,
         row_number() over (
             partition by bought.category
-            order by count(*) desc, also.category
+            order by count(*) desc, other_bought.category
         ) as complement_rank
 
     from customer_categories as bought
-    inner join customer_categories as also
+    inner join customer_categories as other_bought
         on
-            bought.customer_key = also.customer_key
-            and bought.category <> also.category
-    group by bought.category, also.category
+            bought.customer_key = other_bought.customer_key
+            and bought.category <> other_bought.category
+    group by bought.category, other_bought.category
 
 ),
 
 complements as (
 
-    select category, complement
+    select
+        category,
+        complement
     from co_purchases
     where complement_rank = 1
 
@@ -93,7 +97,9 @@ latest_online_stock as (
 
 popularity as (
 
-    select product_id, count(*) as times_bought
+    select
+        product_id,
+        count(*) as times_bought
     from lines
     group by product_id
 
@@ -160,8 +166,8 @@ exits as (
     inner join lines as later
         on
             purchase_categories.customer_key = later.customer_key
-            and later.category = complements.complement
-            and later.purchased_at > purchase_categories.purchased_at
+            and complements.complement = later.category
+            and purchase_categories.purchased_at < later.purchased_at
     where purchase_categories.category_rank = 1
     group by purchase_categories.purchase_id
 

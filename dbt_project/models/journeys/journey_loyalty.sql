@@ -11,6 +11,16 @@
     Payload: points balance, tier, expiry.
 -#}
 
+{%- set points_trigger_id = dbt.concat([
+    "'points:'", 'loyalty_id', "':'", 'cast(expire_at as ' ~ dbt.type_string() ~ ')'
+]) %}
+{%- set last_activity_at -%}
+    case
+        when last_purchases.last_purchased_at > members.enrolled_at then last_purchases.last_purchased_at
+        else members.enrolled_at
+    end
+{%- endset %}
+
 with
 
 member_versions as (
@@ -40,7 +50,9 @@ purchases as (
 tier_ranks as (
 
     {%- for tier in var('loyalty_tiers') %}
-    select '{{ tier }}' as tier, {{ loop.index }} as tier_rank
+    select
+        '{{ tier }}' as tier,
+        {{ loop.index }} as tier_rank
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -93,7 +105,9 @@ upgrades as (
 
 last_purchases as (
 
-    select customer_key, max(purchased_at) as last_purchased_at
+    select
+        customer_key,
+        max(purchased_at) as last_purchased_at
     from purchases
     where customer_key is not null
     group by customer_key
@@ -110,7 +124,7 @@ expiring as (
         {{ dbt.dateadd(
             'day',
             var('loyalty_points_expiry_days') | int,
-            'case when last_purchases.last_purchased_at > members.enrolled_at then last_purchases.last_purchased_at else members.enrolled_at end'
+            last_activity_at
         ) }} as expire_at
 
     from members
@@ -128,7 +142,7 @@ points_expiry as (
 
     select
         customer_key,
-        {{ dbt.concat(["'points:'", 'loyalty_id', "':'", 'cast(expire_at as ' ~ dbt.type_string() ~ ')']) }} as trigger_id,
+        {{ points_trigger_id }} as trigger_id,
         {{ dbt.dateadd('day', -(var('loyalty_expiry_warning_days') | int), 'expire_at') }} as triggered_at,
         expire_at as exit_at,
         'points expired' as exit_reason,

@@ -43,10 +43,16 @@ entrants as (
     left join purchases
         on
             actions.customer_key = purchases.customer_key
-            and purchases.purchased_at > actions.due_at
+            and actions.due_at < purchases.purchased_at
             and purchases.purchased_at <= {{ dbt.dateadd('day', days, 'actions.due_at') }}
     where {{ dbt.dateadd('day', days, 'actions.due_at') }} <= {{ now }}
-    group by 1, 2, 3, 4, 5, 6
+    group by
+        actions.journey,
+        actions.step,
+        actions.step_number,
+        actions.action_id,
+        actions.is_holdout,
+        actions.decision
 
 ),
 
@@ -62,7 +68,7 @@ grouped as (
         sum(case when is_holdout then converted else 0 end) as holdout_conversions
 
     from entrants
-    group by 1, 2, 3
+    group by journey, step, step_number
 
 ),
 

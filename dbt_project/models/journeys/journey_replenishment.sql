@@ -23,7 +23,11 @@ products as (
 
 category_purchases as (
 
-    select distinct customer_key, category, purchase_id, purchased_at
+    select distinct
+        customer_key,
+        category,
+        purchase_id,
+        purchased_at
     from lines
     where customer_key is not null and category is not null
 

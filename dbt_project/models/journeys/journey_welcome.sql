@@ -70,7 +70,7 @@ first_purchase_after as (
     inner join purchases
         on
             signups.customer_key = purchases.customer_key
-            and purchases.purchased_at >= signups.triggered_at
+            and signups.triggered_at <= purchases.purchased_at
     group by signups.trigger_id
 
 ),

@@ -41,14 +41,17 @@ engaged as (
         message_events.channel = 'email'
         and message_events.event_name in ('opened', 'clicked')
         and message_events.occurred_at <= {{ segue.segue_now() }}
-        and message_events.occurred_at > {{ dbt.dateadd('day', -(var('segment_engaged_days') | int), segue.segue_now()) }}
+        and message_events.occurred_at
+        > {{ dbt.dateadd('day', -(var('segment_engaged_days') | int), segue.segue_now()) }}
     group by identifiers.customer_key
 
 ),
 
 final as (
 
-    select engaged.customer_key, engaged.qualified_at
+    select
+        engaged.customer_key,
+        engaged.qualified_at
     from engaged
     inner join profiles
         on engaged.customer_key = profiles.customer_key

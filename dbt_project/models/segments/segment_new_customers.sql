@@ -10,7 +10,9 @@ profiles as (
 
 final as (
 
-    select customer_key, first_order_at as qualified_at
+    select
+        customer_key,
+        first_order_at as qualified_at
     from profiles
     where
         first_order_at <= {{ segue.segue_now() }}

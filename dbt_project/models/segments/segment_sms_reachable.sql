@@ -16,7 +16,9 @@ consent as (
 
 final as (
 
-    select profiles.customer_key, consent.status_changed_at as qualified_at
+    select
+        profiles.customer_key,
+        consent.status_changed_at as qualified_at
     from profiles
     inner join consent
         on

@@ -22,7 +22,9 @@ ranked as (
 
 final as (
 
-    select customer_key, last_order_at as qualified_at
+    select
+        customer_key,
+        last_order_at as qualified_at
     from ranked
     where
         revenue_percentile >= {{ var('segment_vip_revenue_percentile') }}

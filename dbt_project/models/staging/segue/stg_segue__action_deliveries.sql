@@ -4,6 +4,7 @@
     One row per action_id (the latest attempt wins if the log repeats one).
 -#}
 {%- set deliveries = source('segue', 'action_deliveries') -%}
+{%- set settled_statuses = "'" ~ (var('settled_delivery_statuses') | join("', '")) ~ "'" -%}
 {%- set existing = adapter.get_relation(
     database=deliveries.database,
     schema=deliveries.schema,
@@ -58,10 +59,10 @@ ranked as (
         row_number() over (
             partition by action_id
             order by
-                case status when 'delivered' then 0 when 'unknown' then 1 when 'rejected' then 2 else 3 end,
+                case status when 'delivered' then 0 when 'unknown' then 1 when 'rejected' then 2 else 3 end asc,
                 delivered_at desc nulls last,
                 attempts desc nulls last,
-                destination
+                destination asc
         ) as row_rank
 
     from renamed
@@ -78,9 +79,7 @@ final as (
         last_error,
         attempts,
         delivered_at,
-        status in (
-            {%- for status in var('settled_delivery_statuses') %}'{{ status }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-        ) as is_settled_send
+        status in ({{ settled_statuses }}) as is_settled_send
 
     from ranked
     where row_rank = 1
