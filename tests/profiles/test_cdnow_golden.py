@@ -125,6 +125,7 @@ def test_profile_tests_pass(cdnow_build):
         "order_summary_counts_zero_amount_orders",
         "rfm_quintiles_recency_reversed_ties_share",
         "rfm_single_customer_and_all_tied",
+        "profile_consent_channel_home_store_and_timezone",
     }
     assert expected <= set(statuses), f"missing unit tests: {expected - set(statuses)}\n{result.stdout[-2000:]}"
     assert all(statuses[name] == "pass" for name in expected), statuses
