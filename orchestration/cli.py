@@ -162,6 +162,28 @@ def print_run_summary(outcome, elapsed: float) -> None:
     console.print(f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized")
 
 
+@app.command("explain")
+def explain_command(
+    identifier: Annotated[str, typer.Argument(help="an email, phone, customer_id, loyalty_id or anonymous_id")],
+    identifier_type: Annotated[
+        str | None,
+        typer.Option("--type", help="customer_id, loyalty_id, email, phone or anonymous_id (guessed when omitted)"),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Show an identifier's customer, the observations that linked it, and the rules that stopped a link."""
+    from orchestration.explain import ExplainError, explain
+
+    if warehouse:
+        os.environ["SEGUE_WAREHOUSE"] = warehouse
+    try:
+        result = explain(identifier, identifier_type, settings.warehouse_path())
+    except ExplainError as exc:
+        _fail(str(exc))
+    for line in result.lines():
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`
     app(sys.argv[1:])
 

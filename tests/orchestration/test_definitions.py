@@ -46,8 +46,10 @@ def test_groups_and_descriptions_come_from_dbt():
     for key in staging:
         assert graph.get(key).group_name == "staging", key
     externals = [k for k in graph.get_all_asset_keys() if not graph.get(k).is_materializable]
-    assert len(externals) == 13, externals
-    assert {graph.get(k).group_name for k in externals} == {"raw"}
+    raw = [k for k in externals if graph.get(k).group_name == "raw"]
+    assert len(raw) == 13, raw
+    # besides raw, only what Segue's own sync engine writes back (segue.action_deliveries)
+    assert {graph.get(k).group_name for k in externals} <= {"raw", "segue"}
     for spec in segue_dbt_models.specs:
         assert "no description in YAML" not in (spec.description or ""), spec.key
     # dbt tests arrive as asset checks

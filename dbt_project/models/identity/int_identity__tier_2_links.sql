@@ -1,0 +1,1 @@
+{{ segue.identity_tier_links(2) }}

@@ -1,0 +1,185 @@
+{#-
+    Cart abandonment (CONTRACT §4.5). A cart is the run of a customer's
+    `Product Added` events between two completed purchases (online or in
+    store); its items are the products whose last event in the cart is an add
+    (a cart whose items were all removed is emptied, not abandoned). The
+    trigger is the cart's last add; the cart counts as abandoned from its
+    first step's wait (1 h) after it, for the journey's window (168 h). Steps: email at +1 h, on-site banner at +1 h, SMS at +24 h.
+    Exit: any completed purchase after the last add (exit_at). The trigger
+    instance is the cart's first add, so adding more items keeps its id.
+-#}
+
+{%- set trigger_id = dbt.concat([
+    "'cart:'", 'carts.customer_key', "':'", 'cast(carts.first_add_at as ' ~ dbt.type_string() ~ ')'
+]) %}
+
+with
+
+events as (
+
+    select * from {{ ref('int_journeys__shopping_events') }}
+
+),
+
+purchases as (
+
+    select * from {{ ref('int_journeys__purchases') }}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_catalog__products') }}
+
+),
+
+timeline as (
+
+    select
+        customer_key,
+        occurred_at as happened_at,
+        'add' as kind,
+        product_id,
+        event_id as row_id
+    from events
+    where event_name = 'Product Added'
+
+    union all
+
+    select
+        customer_key,
+        occurred_at as happened_at,
+        'remove' as kind,
+        product_id,
+        event_id as row_id
+    from events
+    where event_name = 'Product Removed'
+
+    union all
+
+    select
+        customer_key,
+        purchased_at as happened_at,
+        'purchase' as kind,
+        null as product_id,
+        purchase_id as row_id
+    from purchases
+    where customer_key is not null
+
+),
+
+numbered as (
+
+    -- cart_number: purchases so far; a purchase closes the cart before it.
+    select
+        *,
+        sum(case when kind = 'purchase' then 1 else 0 end) over (
+            partition by customer_key
+            order by happened_at, case kind when 'purchase' then 1 else 0 end, row_id
+            rows between unbounded preceding and current row
+        ) as purchases_so_far
+
+    from timeline
+
+),
+
+cart_events as (
+
+    select
+        customer_key,
+        case when kind = 'purchase' then purchases_so_far - 1 else purchases_so_far end as cart_number,
+        kind,
+        product_id,
+        happened_at,
+        row_id
+
+    from numbered
+
+),
+
+carts as (
+
+    select
+        customer_key,
+        cart_number,
+        min(case when kind = 'add' then happened_at end) as first_add_at,
+        max(case when kind = 'add' then happened_at end) as last_add_at,
+        min(case when kind = 'purchase' then happened_at end) as closed_at
+
+    from cart_events
+    group by customer_key, cart_number
+
+),
+
+item_events as (
+
+    select
+        customer_key,
+        cart_number,
+        product_id,
+        kind,
+        row_number() over (
+            partition by customer_key, cart_number, product_id
+            order by happened_at desc, row_id desc
+        ) as recency
+
+    from cart_events
+    where kind in ('add', 'remove')
+
+),
+
+items as (
+
+    select
+        item_events.customer_key,
+        item_events.cart_number,
+        item_events.product_id,
+        products.product_name
+
+    from item_events
+    left join products
+        on item_events.product_id = products.product_id
+    where item_events.recency = 1 and item_events.kind = 'add'
+
+),
+
+cart_items as (
+
+    select
+        customer_key,
+        cart_number,
+        {{ dbt.listagg('product_id', "','", 'order by product_id') }} as payload_product_ids,
+        {{ dbt.listagg("coalesce(product_name, product_id)", "' | '", 'order by product_id') }} as payload_product_names
+
+    from items
+    group by customer_key, cart_number
+
+),
+
+instances as (
+
+    select
+        carts.customer_key,
+        {{ trigger_id }} as trigger_id,
+        carts.last_add_at as triggered_at,
+        carts.closed_at as exit_at,
+        case when carts.closed_at is not null then 'purchase completed since the last add' end as exit_reason,
+        cart_items.payload_product_ids,
+        cart_items.payload_product_names,
+        cast(null as {{ dbt.type_string() }}) as payload_category,
+        cast(null as {{ dbt.type_int() }}) as payload_points_balance,
+        cast(null as {{ dbt.type_string() }}) as payload_loyalty_tier,
+        cast(null as {{ dbt.type_timestamp() }}) as payload_points_expire_at
+
+    from carts
+    inner join cart_items
+        on
+            carts.customer_key = cart_items.customer_key
+            and carts.cart_number = cart_items.cart_number
+    where carts.last_add_at is not null
+
+),
+
+{{ segue.journey_due_steps('cart_abandonment', 'instances') }}
+
+select * from final
