@@ -78,9 +78,15 @@ def run_command(
         str | None,
         typer.Option("--select", help="Dagster asset selection, e.g. 'group:staging' or 'key:staging/stg_shop__orders+'"),
     ] = None,
+    force: Annotated[
+        list[str] | None,
+        typer.Option("--force", help="sync model to push through its circuit breaker (repeatable)"),
+    ] = None,
 ) -> None:
     """Materialize the asset graph in-process through Dagster and print a summary."""
     from orchestration.runner import apply_settings, run
+
+    os.environ["SEGUE_FORCE_SYNCS"] = ",".join(force or [])
 
     try:
         apply_settings(warehouse, as_of, dry_run=dry_run)
@@ -143,11 +149,20 @@ def print_run_summary(outcome, elapsed: float) -> None:
     )
     for check in failed:
         console.print(f"  [{check.severity}] {check.asset} :: {check.check} {check.description}".rstrip())
-    console.print("syncs: none declared yet — nothing sent" if not outcome.dry_run else "syncs: dry run — nothing sent")
+    from orchestration.syncs_cli import print_sync_summary
+
+    print_sync_summary(console, outcome.warehouse, outcome.run_id, outcome.dry_run)
     for step, message in outcome.failed_steps.items():
         err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
     status = "[green]succeeded[/]" if outcome.success else "[bold red]FAILED[/]"
     console.print(f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized")
+
+
+from orchestration.syncs_cli import app as syncs_app  # noqa: E402
+from orchestration.syncs_cli import emulators_command  # noqa: E402
+
+app.add_typer(syncs_app, name="syncs")
+app.command("emulators")(emulators_command)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`
