@@ -61,6 +61,7 @@ class Emulator:
         self.rng = random.Random(self.faults.seed)
         self.buckets: dict[str, TokenBucket] = {}
         self.requests: dict[str, int] = {}
+        self.throttled_responses = 0
         self.reset_state()
 
     # subclasses: reset_state(), state(), routes(), and call self.gate(endpoint) first in each handler
@@ -101,6 +102,8 @@ class Emulator:
             return bool(self.faults.lost_response_rate) and self.rng.random() < self.faults.lost_response_rate
 
     def throttled(self, wait: float) -> Response:
+        with self.lock:
+            self.throttled_responses += 1
         retry_after = self.faults.retry_after if self.faults.retry_after is not None else max(1, round(wait + 0.5))
         response = self.error(429, "throttled", "Request was throttled.")
         response.headers["Retry-After"] = str(retry_after)
@@ -113,12 +116,14 @@ class Emulator:
         with self.lock:
             body = self.state()
             body["requests"] = dict(self.requests)
+            body["throttled_responses"] = self.throttled_responses
         return JSONResponse(body)
 
     async def _reset(self, request: Request) -> Response:
         with self.lock:
             self.reset_state()
             self.requests = {}
+            self.throttled_responses = 0
             self.buckets = {}
         return JSONResponse({"reset": True})
 

@@ -493,9 +493,15 @@ def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, 
     state.ledger_outcome(con, spec.name, dest_name, confirmed, "delivered", False, [None] * len(confirmed), now)
     rejected = list(outcome.rejected)
     state.ledger_outcome(
-        con, spec.name, dest_name, rejected, "rejected", False,
-        [f"{c}: {m}" for c, m in outcome.rejected.values()], now,
-    )  # fmt: skip
+        con,
+        spec.name,
+        dest_name,
+        rejected,
+        "rejected",
+        False,
+        [f"{c}: {m}" for c, m in outcome.rejected.values()],
+        now,
+    )
     failed = list(outcome.failed)
     state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(outcome.failed.values()), now)
     if d.dest.capabilities.dedupes_actions:
@@ -505,9 +511,15 @@ def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, 
         )
     else:
         state.ledger_outcome(
-            con, spec.name, dest_name, unknown, "unknown", False,
-            ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown), now,
-        )  # fmt: skip
+            con,
+            spec.name,
+            dest_name,
+            unknown,
+            "unknown",
+            False,
+            ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown),
+            now,
+        )
 
 
 def describe_result(result: SyncResult) -> str:

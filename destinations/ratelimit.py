@@ -51,7 +51,13 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Buckets per (account, endpoint); endpoints without a declared limit are not throttled."""
+    """Buckets per (account, endpoint); endpoints without a declared limit are not throttled.
+
+    The engine keeps to HEADROOM of the documented limit: requests spaced exactly
+    at the limit arrive bunched by network jitter and would draw 429s.
+    """
+
+    HEADROOM = 0.9
 
     _shared: ClassVar[dict[tuple[str, str], TokenBucket]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -67,5 +73,5 @@ class RateLimiter:
         with self._lock:
             bucket = self._shared.get(key)
             if bucket is None:
-                bucket = self._shared[key] = TokenBucket(limit, self.scale)
+                bucket = self._shared[key] = TokenBucket(limit, self.scale * self.HEADROOM)
         return bucket.acquire()
