@@ -271,7 +271,14 @@ class KlaviyoEmulator(Emulator):
         for value in values:
             pid = value if field == "id" and value in self.profiles else self.by_ident.get((field, str(value)))
             if pid is not None:
-                found.append({"type": "profile", "id": pid, "attributes": dict(self.profiles[pid])})
+                found.append(
+                    {
+                        "type": "profile",
+                        "id": pid,
+                        "attributes": dict(self.profiles[pid]),
+                        "links": {"self": f"{request.base_url}api/profiles/{pid}/"},
+                    }
+                )
         return JSONResponse({"data": found, "links": {"self": str(request.url)}}, media_type=JSON_API)
 
     def list_members(self, request: Request, document, size: int) -> Response:

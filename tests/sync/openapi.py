@@ -70,3 +70,18 @@ def validate_request(method: str, path: str, body: dict) -> str:
     operation_id, schema = operation_schema(method, path)
     jsonschema.Draft7Validator(schema).validate(body)
     return operation_id
+
+
+@cache
+def response_schema(method: str, path: str, status: int) -> dict:
+    document = _document()
+    components = document["components"]["schemas"]
+    for template, operations in document["paths"].items():
+        if _template_regex(template).match(path) and method.lower() in operations:
+            content = operations[method.lower()]["responses"][str(status)]["content"]
+            return _convert(next(iter(content.values()))["schema"], components)
+    raise KeyError(f"no operation for {method} {path}")
+
+
+def validate_response(method: str, path: str, status: int, body: dict) -> None:
+    jsonschema.Draft7Validator(response_schema(method, path, status)).validate(body)
