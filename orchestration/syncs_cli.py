@@ -57,12 +57,18 @@ def list_command() -> None:
         specs = _specs()
     except ConfigError as exc:
         _fail(str(exc), 1)
-    table = Table(show_edge=False)
-    for column in ("sync model", "destination", "mode", "object", "primary key", "fields", "schedule"):
-        table.add_column(column)
-    for s in specs:
-        table.add_row(s.name, s.destination, s.mode, s.object, s.primary_key, str(len(s.mapping)), s.schedule or "")
-    console.print(table)
+    rows = [("sync model", "destination", "mode", "object", "primary key", "fields", "schedule")]
+    rows += [
+        (s.name, s.destination, s.mode, s.object, s.primary_key, str(len(s.mapping)), s.schedule or "") for s in specs
+    ]
+    _print_rows(rows)
+
+
+def _print_rows(rows: list[tuple[str, ...]]) -> None:
+    """Plain aligned columns (never truncated, easy to grep)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 @app.command("validate")
@@ -105,13 +111,10 @@ def plan_command(
             con.close()
     except ConfigError as exc:
         _fail(str(exc), 1)
-    table = Table(title=f"plan of {spec.name} ({spec.mode} → {spec.destination} {spec.object})", show_edge=False)
-    table.add_column("kind")
-    table.add_column("rows", justify="right")
-    table.add_column("e.g. keys")
-    for op, keys in examples:
-        table.add_row(op, f"{counts.get(op, 0):,}", ", ".join(keys))
-    console.print(table)
+    typer.echo(f"plan of {spec.name} ({spec.mode} -> {spec.destination} {spec.object}), nothing sent:")
+    _print_rows(
+        [("kind", "rows", "e.g. keys")] + [(op, f"{counts.get(op, 0):,}", ", ".join(keys)) for op, keys in examples]
+    )
     if reason:
         console.print(f"[bold red]blocked:[/] {reason}")
 
