@@ -201,3 +201,27 @@ class EmulatorServer:
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def wait_until_serving(url: str, timeout: float = 30.0) -> None:
+    """Block until `url` answers (used by `make demo` after starting `segue emulators` in the background)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no emulator answered at {url} within {timeout:.0f} s") from None
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":  # python -m destinations.emulators --wait URL
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--wait":
+        wait_until_serving(sys.argv[2])
+    else:
+        raise SystemExit("usage: python -m destinations.emulators --wait URL (to serve them: segue emulators)")

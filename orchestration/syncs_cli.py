@@ -191,23 +191,24 @@ def print_sync_summary(out: Console, warehouse: str, run_id: str, dry_run: bool)
     if not rows:
         out.print("syncs: none ran" + (" (dry run: nothing sent)" if dry_run else ""))
         return
-    title = "syncs (dry run: planned only, nothing sent)" if dry_run else "rows synced per destination"
+    title = "syncs (dry run: planned, nothing sent)" if dry_run else "syncs"
     table = Table(title=title, show_edge=False)
-    for column in ("destination", "sync", "mode", "status", "planned", "synced", "rejected", "failed", "unchanged"):
-        table.add_column(column, justify="right" if column in ("planned", "synced", "rejected", "failed") else "left")
-    for name, dest, mode, status, planned, ok, rejected, failed, unknown, unchanged, _waiting, _why in rows:
+    table.add_column("sync", no_wrap=True)
+    for column in ("mode", "status"):
+        table.add_column(column, no_wrap=True)
+    for column in ("planned", "synced", "rejected", "failed"):
+        table.add_column(column, justify="right")
+    totals: dict[str, list[int]] = {}
+    for name, dest, mode, status, planned, ok, rejected, failed, unknown, _unchanged, _waiting, _why in rows:
+        short = name.split("__", 1)[-1]
         table.add_row(
-            dest,
-            name,
-            mode,
-            status,
-            f"{planned:,}",
-            f"{ok:,}",
-            f"{rejected:,}",
-            f"{failed + unknown:,}",
-            f"{unchanged:,}",
+            f"{dest}/{short}", mode, status, f"{planned:,}", f"{ok:,}", f"{rejected:,}", f"{failed + unknown:,}"
         )
+        total = totals.setdefault(dest, [0, 0, 0])
+        total[0], total[1], total[2] = total[0] + ok, total[1] + rejected, total[2] + failed + unknown
     out.print(table)
+    for dest, (ok, rejected, failed) in totals.items():
+        out.print(f"rows synced to {dest}: {ok:,} ({rejected:,} rejected, {failed:,} failed)")
     for name, *_rest, why in rows:
         if why:
             out.print(f"  {name}: {why}")

@@ -65,7 +65,7 @@ def test_blocked_sync_fails_the_run_and_force_pushes_it_through(built_retailer, 
         dry.output.split()
     )  # a blocked plan is reported by dry runs too
     assert forced.exit_code == 0, forced.output
-    assert "rows synced per destination" in " ".join(forced.output.split())
+    assert "rows synced to klaviyo:" in " ".join(forced.output.split())
     customers = query(copy, "select count(*) from syncs.sync_klaviyo__customers")[0][0]
     assert held == customers
 
