@@ -71,12 +71,10 @@ def prepare(path: str, rows: int) -> None:
 
 
 def measure(path: str) -> dict:
-    import duckdb
-
     from destinations import engine
 
     started = time.perf_counter()
-    con = duckdb.connect(path)
+    con = engine.connect(path, engine.EngineSettings())
     counts = engine.compute_plan(con, spec(), datetime(2026, 1, 1), True)
     plan_seconds = time.perf_counter() - started
     delivery = engine._Delivery(spec(), None, None, engine.EngineSettings(), con, None, {})

@@ -52,6 +52,7 @@ class EngineSettings:
     request_timeout: float = 30.0
     wave_rows: int = 20_000  # rows read from DuckDB per Arrow record batch
     max_concurrency: int | None = None  # below the destination's own maximum
+    memory_limit: str = "1GB"  # DuckDB's cap for a sync's connection; beyond it the plan spills to disk
 
 
 @dataclass
@@ -210,12 +211,33 @@ def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
     return plan.render(query)
 
 
+# Plan rows that need nothing done; counted, not kept in the plan table.
+IDLE_OPS = ("unchanged", "done")
+
+
 def compute_plan(con, spec: SyncSpec, as_of: datetime, dedupes: bool) -> dict[str, int]:
-    """Materialize the plan as `segue."<sync>__plan"` and return the count per op."""
+    """Count the plan's rows per op and keep the ones to act on as `segue."<sync>__plan"`.
+
+    The full plan lands in a temporary table (memory, spilling to disk past the
+    connection's memory_limit); only rows to act on are written to the warehouse.
+    """
     state.ensure_state(con)
     _check_relation(con, spec)
-    con.execute(f"create or replace table {state.plan_table(spec.name)} as {plan_query(spec, as_of, dedupes)}")
-    return dict(con.execute(f"select op, count(*) from {state.plan_table(spec.name)} group by 1").fetchall())
+    con.execute(f"create or replace temp table _segue_plan as {plan_query(spec, as_of, dedupes)}")
+    counts = dict(con.execute("select op, count(*) from _segue_plan group by 1").fetchall())
+    idle = ", ".join(f"'{op}'" for op in IDLE_OPS)
+    con.execute(
+        f"create or replace table {state.plan_table(spec.name)} as select * from _segue_plan where op not in ({idle})"
+    )
+    con.execute("drop table _segue_plan")
+    return counts
+
+
+def connect(warehouse: str, settings: EngineSettings):
+    """Open the warehouse for one sync, with the memory cap that keeps big plans from growing the process."""
+    con = duckdb.connect(warehouse)
+    con.execute(f"set memory_limit = '{settings.memory_limit}'")
+    return con
 
 
 def breaker(con, spec: SyncSpec, counts: dict[str, int]) -> str | None:
@@ -261,7 +283,7 @@ def run_sync(
     cls = destination_class(instance.type)
     started = time.perf_counter()
     wall_start = datetime.now()
-    con = duckdb.connect(warehouse)
+    con = connect(warehouse, settings)
     try:
         counts = compute_plan(con, spec, as_of, cls.capabilities.dedupes_actions)
         result.plan_counts = counts

@@ -35,7 +35,7 @@ def _spec(name: str):
 
 
 def _fail(message: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    typer.echo(f"error: {message}", err=True)  # unwrapped: each problem stays on one line
     raise typer.Exit(code)
 
 
