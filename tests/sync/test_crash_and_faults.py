@@ -50,7 +50,7 @@ def assert_profiles_complete(klaviyo, warehouse, expected: set[str]) -> None:
 
 @pytest.mark.parametrize(
     ("batch_rows", "order", "max_requests"),
-    [(1, "upsert-first", 60), (10, "upsert-first", 8), (23, "upsert-first", 4), (10, "actions-first", 35)],
+    [(1, "upsert-first", 45), (10, "upsert-first", 6), (23, "upsert-first", 3), (10, "actions-first", 25)],
 )
 def test_sigkill_at_a_random_point_then_rerun(klaviyo, tmp_path, batch_rows, order, max_requests):
     """A process running two syncs is killed at a random point of the first; reruns complete both exactly once.
@@ -60,7 +60,7 @@ def test_sigkill_at_a_random_point_then_rerun(klaviyo, tmp_path, batch_rows, ord
     rng = random.Random(f"{batch_rows}-{order}")
     kill_after = rng.randint(1, max_requests)
     warehouse = tmp_path / "w.duckdb"
-    n = 40
+    n = 30
     write_profiles(warehouse, make_profiles(n))
     write_actions(warehouse, make_actions(n))
     klaviyo.faults(latency_ms=25)
