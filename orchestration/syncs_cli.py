@@ -112,9 +112,9 @@ def plan_command(
     except ConfigError as exc:
         _fail(str(exc), 1)
     typer.echo(f"plan of {spec.name} ({spec.mode} -> {spec.destination} {spec.object}), nothing sent:")
-    _print_rows(
-        [("kind", "rows", "e.g. keys")] + [(op, f"{counts.get(op, 0):,}", ", ".join(keys)) for op, keys in examples]
-    )
+    shown = dict(examples)
+    rows = [(op, f"{n:,}", ", ".join(shown.get(op) or [])) for op, n in sorted(counts.items())]
+    _print_rows([("kind", "rows", "e.g. keys"), *rows])
     if reason:
         console.print(f"[bold red]blocked:[/] {reason}")
 

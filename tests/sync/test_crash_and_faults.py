@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,8 +100,9 @@ def test_429_storm_is_ridden_out_with_retry_after(klaviyo, tmp_path):
     write_profiles(warehouse, make_profiles(40))
     write_actions(warehouse, make_actions(20))
     klaviyo.faults(error_rate=0.6, error_status=429, retry_after=0.01, seed=3)
-    upsert = sync(profiles_spec(batch_rows=5), warehouse)
-    actions = sync(actions_spec(), warehouse)
+    patient = replace(FAST, max_attempts=30)  # 0.6**30: a batch never runs out of attempts
+    upsert = run_sync(profiles_spec(batch_rows=5), instance(), str(warehouse), AS_OF, settings=patient)
+    actions = run_sync(actions_spec(), instance(), str(warehouse), AS_OF, settings=patient)
     assert klaviyo.state()["throttled_responses"] > 10
     assert (upsert.status, upsert.succeeded, actions.succeeded) == ("succeeded", 40, 20)
     klaviyo.faults(error_rate=0.0)
@@ -125,8 +127,6 @@ def test_5xx_and_lost_responses_after_acting_do_not_duplicate(klaviyo, tmp_path)
 
 
 def test_a_vendor_that_cannot_deduplicate_gets_unknown_never_a_resend(klaviyo, tmp_path, monkeypatch):
-    from dataclasses import replace
-
     monkeypatch.setattr(
         KlaviyoDestination, "capabilities", replace(KlaviyoDestination.capabilities, dedupes_actions=False)
     )
