@@ -19,6 +19,8 @@ DEMO_WAREHOUSE ?= $(CURDIR)/warehouse.duckdb
 # "Now" for the demo: the current hour, so generate and run agree on it.
 DEMO_AS_OF ?= $(shell date -u +%Y-%m-%dT%H:00:00)
 PYTEST_ARGS ?= -n 2
+# Where `make demo` serves the destination emulators while it syncs.
+DEMO_EMULATOR_PORT ?= 8900
 
 .PHONY: install demo test lint format bench dev clean
 
@@ -38,7 +40,13 @@ install: $(STAMP)
 demo: install
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/segue generate --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --warehouse $(DEMO_WAREHOUSE) --as-of $(DEMO_AS_OF)
-	$(BIN)/segue run --warehouse $(DEMO_WAREHOUSE) --as-of $(DEMO_AS_OF)
+	@# The syncs deliver to the local destination emulators, started for the run and stopped after it.
+	@$(BIN)/segue emulators --port $(DEMO_EMULATOR_PORT) > $(DAGSTER_HOME)/emulators.log 2>&1 & emulators=$$!; \
+	trap 'kill $$emulators 2>/dev/null' EXIT; \
+	$(BIN)/python -m destinations.emulators --wait http://127.0.0.1:$(DEMO_EMULATOR_PORT)/ && \
+	echo "destination emulators on http://127.0.0.1:$(DEMO_EMULATOR_PORT) (Klaviyo under /klaviyo)" && \
+	KLAVIYO_BASE_URL=http://127.0.0.1:$(DEMO_EMULATOR_PORT)/klaviyo KLAVIYO_API_KEY=demo-emulator-key \
+		$(BIN)/segue run --warehouse $(DEMO_WAREHOUSE) --as-of $(DEMO_AS_OF)
 	@echo
 	@echo "Open the Dagster UI on this warehouse (then browse http://127.0.0.1:3000):"
 	@echo "  SEGUE_WAREHOUSE=$(DEMO_WAREHOUSE) SEGUE_AS_OF=$(DEMO_AS_OF) make dev"

@@ -88,12 +88,18 @@ def run_command(
             help="console level of Dagster's run log (DEBUG shows every event; the UI keeps them all anyway)",
         ),
     ] = "WARNING",
+    force: Annotated[
+        list[str] | None,
+        typer.Option("--force", help="sync model to push through its circuit breaker (repeatable)"),
+    ] = None,
 ) -> None:
     """Materialize the asset graph in-process through Dagster and print a summary."""
     from orchestration.runner import apply_settings, run
 
     if log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         _fail(f"--log-level {log_level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    os.environ["SEGUE_FORCE_SYNCS"] = ",".join(force or [])
+
     try:
         apply_settings(warehouse, as_of, dry_run=dry_run)
     except settings.SettingsError as exc:
@@ -155,7 +161,9 @@ def print_run_summary(outcome, elapsed: float) -> None:
     )
     for check in failed:
         console.print(f"  [{check.severity}] {check.asset} :: {check.check} {check.description}".rstrip())
-    console.print("syncs: none declared yet — nothing sent" if not outcome.dry_run else "syncs: dry run — nothing sent")
+    from orchestration.syncs_cli import print_sync_summary
+
+    print_sync_summary(console, outcome.warehouse, outcome.run_id, outcome.dry_run)
     for step, message in outcome.failed_steps.items():
         err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
     status = "[green]succeeded[/]" if outcome.success else "[bold red]FAILED[/]"
@@ -182,6 +190,13 @@ def explain_command(
         _fail(str(exc))
     for line in result.lines():
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+from orchestration.syncs_cli import app as syncs_app  # noqa: E402
+from orchestration.syncs_cli import emulators_command  # noqa: E402
+
+app.add_typer(syncs_app, name="syncs")
+app.command("emulators")(emulators_command)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`

@@ -4,6 +4,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import RAW_SOURCE_SPECS, segue_dbt_models
+from orchestration.assets.syncs import SYNC_ASSETS
 from orchestration.project import dbt_executable, dbt_project
 
 # Everything Segue builds, in dependency order: the job `segue run` launches.
@@ -14,7 +15,7 @@ segue_build_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*RAW_SOURCE_SPECS, segue_dbt_models],
+    assets=[*RAW_SOURCE_SPECS, segue_dbt_models, *SYNC_ASSETS],
     jobs=[segue_build_job],
     resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )

@@ -46,14 +46,20 @@ def copy_warehouse(source: Path, target_dir: Path, name: str = "warehouse.duckdb
 @pytest.fixture(scope="session")
 def built_retailer(small_retailer, tmp_path_factory, dagster_home):
     """The small retailer after one `segue run` (Dagster in-process): (warehouse path, RunOutcome)."""
+    from destinations.emulators import EmulatorServer
     from orchestration import runner
 
     warehouse = copy_warehouse(small_retailer, tmp_path_factory.mktemp("built"), "built name.duckdb")
-    saved = {k: os.environ.get(k) for k in ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN")}
+    names = ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN", "KLAVIYO_BASE_URL", "KLAVIYO_API_KEY")
+    saved = {k: os.environ.get(k) for k in names}
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
-        runner.apply_settings(str(warehouse), AS_OF.isoformat())
-        outcome = runner.run()
+        # The syncs deliver to the local destination emulators (CONTRACT §5) for the run.
+        with EmulatorServer() as emulators:
+            os.environ["KLAVIYO_BASE_URL"] = f"{emulators.url}/klaviyo"
+            os.environ["KLAVIYO_API_KEY"] = "pk_test_emulator"
+            runner.apply_settings(str(warehouse), AS_OF.isoformat())
+            outcome = runner.run()
     finally:
         for key, value in saved.items():
             if value is None:

@@ -1,0 +1,548 @@
+"""The sync engine: plan inside the warehouse, deliver in streamed batches, account for every row.
+
+One `run_sync` call handles one sync: validate, plan (SQL from `destinations.plan`),
+apply the circuit breaker, then stream the rows to act on out of DuckDB as
+Arrow record batches, cut them into batches by the destination's row and byte
+limits, deliver them from a bounded thread pool (token-bucket rate limits,
+retries with exponential backoff and jitter that honour Retry-After, async job
+polling), and write each batch's per-record outcome back to the state tables
+(`destinations.state`) from the calling thread. The DuckDB file is opened for
+the run and closed at the end, never held across dbt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from destinations import consent, plan, state
+from destinations.base import (
+    BatchOutcome,
+    ConfigError,
+    FatalError,
+    Op,
+    OutcomeUnknown,
+    PendingJob,
+    Record,
+    RetriableError,
+)
+from destinations.config import DestinationInstance, SyncSpec, check_spec
+
+log = logging.getLogger("segue.sync")
+
+
+@dataclass
+class EngineSettings:
+    max_attempts: int = 6  # per batch, within one run
+    backoff_base: float = 0.5  # seconds; doubled per attempt, full jitter
+    backoff_max: float = 30.0
+    poll_interval: float = 0.5
+    poll_timeout: float = 900.0
+    request_timeout: float = 30.0
+    wave_rows: int = 20_000  # rows read from DuckDB per Arrow record batch
+    max_concurrency: int | None = None  # below the destination's own maximum
+    memory_limit: str = "1GB"  # DuckDB's cap for a sync's connection; beyond it the plan spills to disk
+
+
+@dataclass
+class SyncResult:
+    sync_name: str
+    destination: str
+    mode: str
+    status: str = "succeeded"  # succeeded | failed | blocked | dry_run | partial
+    blocked_reason: str | None = None
+    error: str | None = None
+    plan_counts: dict[str, int] = field(default_factory=dict)
+    planned: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    sent: int = 0
+    succeeded: int = 0
+    rejected: int = 0
+    failed: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    unknown: int = 0
+    requests: int = 0
+    plan_seconds: float = 0.0
+    deliver_seconds: float = 0.0
+    sync_run_id: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.succeeded / self.deliver_seconds if self.deliver_seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SyncBlocked(Exception):
+    pass
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+class _Delivery:
+    """What one run of one sync needs while delivering."""
+
+    def __init__(self, spec, instance, destination, settings, con, now, counter):
+        self.spec, self.instance, self.dest, self.settings = spec, instance, destination, settings
+        self.con, self.now, self.counter = con, now, counter
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = random.uniform(0, min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt))
+        return max(delay, retry_after or 0.0)
+
+    def attempt(self, op: Op, records: list[Record]) -> tuple[BatchOutcome, list[str]]:
+        """Deliver one batch with retries. Returns the outcome and keys whose outcome stayed unknown."""
+        idempotent = op is not Op.SEND or self.dest.capabilities.dedupes_actions
+        keys = [r.key for r in records]
+        last = "no attempt"
+        for attempt in range(self.settings.max_attempts):
+            try:
+                result = self.dest.deliver(op, self.spec, records)
+                if isinstance(result, PendingJob):
+                    result = self.poll(result)
+                return result, []
+            except RetriableError as exc:
+                last = f"{exc.code}: {exc}"
+                if attempt + 1 < self.settings.max_attempts:
+                    time.sleep(self.backoff(attempt, exc.retry_after))
+            except OutcomeUnknown as exc:
+                last = f"outcome unknown: {exc}"
+                if not idempotent:
+                    return BatchOutcome(), keys
+                if attempt + 1 < self.settings.max_attempts:
+                    time.sleep(self.backoff(attempt, None))
+        if op is Op.SEND and idempotent and last.startswith("outcome unknown"):
+            return BatchOutcome(), keys  # stays pending: re-sent with the same key next run
+        return BatchOutcome(
+            failed={k: f"gave up after {self.settings.max_attempts} attempts: {last}" for k in keys}
+        ), []
+
+    def poll(self, job: PendingJob) -> BatchOutcome:
+        deadline = time.monotonic() + self.settings.poll_timeout
+        interval = self.settings.poll_interval
+        errors = 0
+        while time.monotonic() < deadline:
+            try:
+                outcome = self.dest.poll(job)
+            except (RetriableError, OutcomeUnknown) as exc:
+                errors += 1
+                if errors >= self.settings.max_attempts * 2:
+                    raise RetriableError(f"polling job {job.job_id} kept failing: {exc}") from exc
+                time.sleep(self.backoff(errors, getattr(exc, "retry_after", None)))
+                continue
+            if outcome is not None:
+                return outcome
+            time.sleep(interval)
+            interval = min(interval * 1.5, 10.0)
+        return BatchOutcome(failed={r.key: f"job {job.job_id} did not finish in time" for r in job.records})
+
+
+def _batches(dest, op: Op, records: list[Record], max_rows: int, max_bytes: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    size = 0
+    for record in records:
+        record_size = dest.encoded_size(op, record)
+        if batch and (len(batch) >= max_rows or size + record_size > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(record)
+        size += record_size
+    if batch:
+        yield batch
+
+
+def _check_relation(con, spec: SyncSpec) -> None:
+    schema, _, table = spec.relation.rpartition(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    if not rows:
+        raise ConfigError(f"model {spec.name}: relation {spec.relation} does not exist (build the model first)")
+    present = {r[0] for r in rows}
+    missing = [c for c in spec.required_columns() if c not in present]
+    if missing:
+        raise ConfigError(f"model {spec.name}: columns {missing} are declared but missing from {spec.relation}")
+    dupes = con.execute(plan.render(plan.duplicate_keys_query(spec.relation, spec.primary_key))).fetchall()
+    if dupes:
+        shown = ", ".join(f"{k!r} x{n}" for k, n in dupes)
+        raise ConfigError(
+            f"model {spec.name}: primary_key {spec.primary_key} must be unique and not null; found {shown}"
+        )
+
+
+def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
+    if spec.mode == "actions":
+        query = plan.actions_plan(
+            spec.name,
+            spec.relation,
+            spec.primary_key,
+            spec.mapped_columns,
+            spec.scheduled_for_column,
+            as_of,
+            dedupes,
+        )
+    else:
+        query = plan.diff_plan(spec.name, spec.relation, spec.primary_key, spec.mapped_columns, spec.mode)
+    return plan.render(query)
+
+
+# Plan rows that need nothing done; counted, not kept in the plan table.
+IDLE_OPS = ("unchanged", "done")
+
+
+def compute_plan(con, spec: SyncSpec, as_of: datetime, dedupes: bool) -> dict[str, int]:
+    """Count the plan's rows per op and keep the ones to act on as `segue."<sync>__plan"`.
+
+    The full plan lands in a temporary table (memory, spilling to disk past the
+    connection's memory_limit); only rows to act on are written to the warehouse.
+    """
+    state.ensure_state(con)
+    _check_relation(con, spec)
+    con.execute(f"create or replace temp table _segue_plan as {plan_query(spec, as_of, dedupes)}")
+    counts = dict(con.execute("select op, count(*) from _segue_plan group by 1").fetchall())
+    idle = ", ".join(f"'{op}'" for op in IDLE_OPS)
+    con.execute(
+        f"create or replace table {state.plan_table(spec.name)} as select * from _segue_plan where op not in ({idle})"
+    )
+    con.execute("drop table _segue_plan")
+    return counts
+
+
+def connect(warehouse: str, settings: EngineSettings):
+    """Open the warehouse for one sync, with the memory cap that keeps big plans from growing the process."""
+    con = duckdb.connect(warehouse)
+    con.execute(f"set memory_limit = '{settings.memory_limit}'")
+    return con
+
+
+def breaker(con, spec: SyncSpec, counts: dict[str, int]) -> str | None:
+    """CONTRACT §6: the reason a plan is blocked, or None."""
+    if spec.mode == "actions":
+        return None
+    synced = con.execute(
+        f"select count(*) from {state.SCHEMA}.sync_snapshots where sync_name = ?", [spec.name]
+    ).fetchall()[0][0]
+    if synced == 0:
+        return None  # a first sync is never blocked
+    if spec.mode == "mirror":
+        share, limit, verb = counts.get("remove", 0) / synced, spec.thresholds.max_remove_share, "remove"
+    else:
+        share, limit, verb = counts.get("change", 0) / synced, spec.thresholds.max_change_share, "change"
+    if share > limit:
+        return (
+            f"plan would {verb} {share:.0%} of the {synced:,} rows Segue synced before "
+            f"(threshold {limit:.0%}); run with --force {spec.name} to push it through"
+        )
+    return None
+
+
+def run_sync(
+    spec: SyncSpec,
+    instance: DestinationInstance,
+    warehouse: str,
+    as_of: datetime,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    settings: EngineSettings | None = None,
+    dagster_run_id: str | None = None,
+) -> SyncResult:
+    """Plan and (unless dry_run or blocked) deliver one sync. Raises ConfigError/FatalError for what must stop it."""
+    from destinations.registry import destination_class, make_destination
+
+    settings = settings or EngineSettings()
+    result = SyncResult(spec.name, instance.name, spec.mode, sync_run_id=uuid.uuid4().hex)
+    problems = check_spec(spec, {instance.name: instance}, credentials=not dry_run)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    cls = destination_class(instance.type)
+    started = time.perf_counter()
+    wall_start = datetime.now()
+    con = connect(warehouse, settings)
+    try:
+        counts = compute_plan(con, spec, as_of, cls.capabilities.dedupes_actions)
+        result.plan_counts = counts
+        result.plan_seconds = time.perf_counter() - started
+        _count_plan(result, counts)
+        reason = breaker(con, spec, counts)
+        if reason and not force:
+            result.status, result.blocked_reason = "blocked", reason
+        elif dry_run:
+            result.status = "dry_run"
+        else:
+            counter = {"requests": 0}
+            destination = make_destination(instance, settings, counter)
+            delivery = _Delivery(spec, instance, destination, settings, con, as_of, counter)
+            deliver_started = time.perf_counter()
+            try:
+                _deliver(delivery, result)
+            except FatalError as exc:
+                result.status, result.error = "failed", str(exc)
+            result.deliver_seconds = time.perf_counter() - deliver_started
+            result.requests = counter["requests"]
+            if result.status == "succeeded" and (result.failed or result.unknown):
+                result.status = "partial"
+        _record_run(con, result, wall_start, dagster_run_id)
+    finally:
+        con.close()
+    return result
+
+
+def _count_plan(result: SyncResult, counts: dict[str, int]) -> None:
+    result.added = counts.get("add", 0)
+    result.changed = counts.get("change", 0)
+    result.removed = counts.get("remove", 0)
+    result.unchanged = counts.get("unchanged", 0) + counts.get("done", 0)
+    result.skipped = counts.get("skip", 0) + counts.get("departed", 0)
+    result.waiting = counts.get("wait", 0)
+    result.planned = result.added + result.changed + result.removed + counts.get("send", 0)
+
+
+def _record_run(con, result: SyncResult, started: datetime, dagster_run_id: str | None) -> None:
+    con.execute(
+        f"""insert into {state.SCHEMA}.sync_runs values
+            (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            result.sync_run_id,
+            dagster_run_id,
+            result.sync_name,
+            result.destination,
+            result.mode,
+            result.status,
+            result.blocked_reason,
+            result.error,
+            started,
+            datetime.now(),
+            result.plan_seconds,
+            result.deliver_seconds,
+            result.planned,
+            result.added,
+            result.changed,
+            result.removed,
+            result.unchanged,
+            result.sent,
+            result.succeeded,
+            result.rejected,
+            result.failed,
+            result.skipped,
+            result.waiting,
+            result.unknown,
+            result.requests,
+        ],
+    )
+
+
+def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str = "") -> Iterator[list[dict]]:
+    """Rows of the plan with these ops, joined to the model, as Arrow record batches (memory stays flat)."""
+    spec = d.spec
+    columns = ", ".join(f'm."{c}"' for c in sorted({*spec.mapped_columns, *spec.required_columns()}))
+    op_list = ", ".join(f"'{o}'" for o in ops)
+    sql = f"""
+        select p.record_key as "__key", p.op as "__op", {columns}{extra_cols}
+        from {state.plan_table(spec.name)} as p
+        left join {plan.relation_table(spec.relation).sql("duckdb")} as m
+            on cast(m."{spec.primary_key}" as varchar) = p.record_key
+        {extra_sql}
+        where p.op in ({op_list})
+        order by p.record_key"""
+    cursor = d.con.cursor()
+    try:
+        reader = cursor.sql(sql).to_arrow_reader(d.settings.wave_rows)
+        for batch in reader:
+            yield batch.to_pylist()
+    finally:
+        cursor.close()
+
+
+def _records(spec: SyncSpec, rows: list[dict]) -> list[Record]:
+    return [
+        Record(key=row["__key"], fields={f: _jsonable(row.get(col)) for f, col in spec.mapping.items()}) for row in rows
+    ]
+
+
+def _deliver(d: _Delivery, result: SyncResult) -> None:
+    spec = d.spec
+    if spec.mode == "actions":
+        _deliver_actions(d, result)
+        return
+    if spec.mode == "mirror":
+        _deliver_op(d, result, Op.REMOVE, ["remove"])
+        _deliver_op(d, result, Op.ADD, ["add", "change"])
+    else:
+        _deliver_op(d, result, Op.UPSERT, ["add", "change"])
+
+
+def _pool_size(d: _Delivery) -> int:
+    size = d.dest.capabilities.max_concurrency
+    return max(1, min(size, d.settings.max_concurrency or size))
+
+
+def _limits(d: _Delivery, op: Op) -> tuple[int, int]:
+    caps = d.dest.capabilities
+    rows = caps.max_batch_rows[op]
+    if d.spec.batch_rows:
+        rows = min(rows, d.spec.batch_rows)
+    return rows, caps.max_batch_bytes[op]
+
+
+def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> None:
+    max_rows, max_bytes = _limits(d, op)
+    with ThreadPoolExecutor(max_workers=_pool_size(d), thread_name_prefix=f"sync-{op}") as pool:
+        for rows in _stream(d, ops):
+            records = _records(d.spec, rows)
+            batches = list(_batches(d.dest, op, records, max_rows, max_bytes))
+            futures = [pool.submit(d.attempt, op, batch) for batch in batches]
+            for batch, future in zip(batches, futures, strict=True):
+                outcome, unknown = future.result()
+                _apply(d, result, op, batch, outcome, unknown)
+
+
+def _apply(d: _Delivery, result: SyncResult, op: Op, batch: list[Record], outcome: BatchOutcome, unknown) -> None:
+    now = datetime.now()
+    confirmed = _confirmed(batch, outcome, unknown)
+    result.sent += len(batch)
+    result.succeeded += len(confirmed)
+    result.rejected += len(outcome.rejected)
+    result.failed += len(outcome.failed) + len(unknown)
+    if op is Op.REMOVE:
+        state.confirm_removals(d.con, d.spec.name, confirmed)
+    else:
+        state.confirm_upserts(d.con, d.spec.name, confirmed, now)
+    state.record_rejections(d.con, d.spec.name, outcome.rejected, now)
+    failed = dict(outcome.failed)
+    failed.update({k: "outcome unknown; retried next run" for k in unknown})
+    state.record_failures(d.con, d.spec.name, str(op), failed, now)
+
+
+def _confirmed(batch: list[Record], outcome: BatchOutcome, unknown: list[str]) -> list[str]:
+    """Keys the destination confirmed: named as confirmed, or (when it lists none) neither rejected nor failed."""
+    if unknown:
+        return []
+    if outcome.confirmed:
+        return list(outcome.confirmed)
+    excluded = set(outcome.rejected) | set(outcome.failed)
+    return [r.key for r in batch if r.key not in excluded]
+
+
+def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
+    spec, con = d.spec, d.con
+    dest_name = d.instance.name
+    # Actions a crash or a lost answer left in flight at a vendor that cannot de-duplicate: report, never re-send.
+    unknown_keys = [
+        r[0]
+        for r in con.execute(f"select record_key from {state.plan_table(spec.name)} where op = 'unknown'").fetchall()
+    ]
+    state.ledger_outcome(
+        con,
+        spec.name,
+        dest_name,
+        unknown_keys,
+        "unknown",
+        False,
+        ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown_keys),
+        d.now,
+    )
+    result.unknown += len(unknown_keys)
+    opt_ins = consent.current_opt_ins_sql(d.now)
+    extra_sql = f"""left join ({opt_ins}) as c
+            on c.channel = m."{spec.channel_column}" and c.address = m."{spec.address_column}" """
+    extra_cols = ', c.address is not null as "__has_consent"'
+    max_rows, max_bytes = _limits(d, Op.SEND)
+    with ThreadPoolExecutor(max_workers=_pool_size(d), thread_name_prefix="sync-send") as pool:
+        for rows in _stream(d, ["send"], extra_sql, extra_cols):
+            address = {r["__key"]: r.get(spec.address_column) for r in rows}
+            needs_consent = {
+                r["__key"]
+                for r in rows
+                if r.get(spec.channel_column) in ("email", "sms") and not r.get("__has_consent")
+            }
+            blocked = [k for k in address if k in needs_consent]
+            state.ledger_outcome(
+                con,
+                spec.name,
+                dest_name,
+                blocked,
+                "rejected",
+                False,
+                ["no_consent: the address holds no current opt-in for this channel at send time"] * len(blocked),
+                d.now,
+                [address[k] for k in blocked],
+            )
+            result.skipped += len(blocked)
+            records = _records(spec, [r for r in rows if r["__key"] not in needs_consent])
+            batches = list(_batches(d.dest, Op.SEND, records, max_rows, max_bytes))
+            keys = [r.key for r in records]
+            state.ledger_intent(con, spec.name, dest_name, keys, [address[k] for k in keys], d.now)
+            futures = [pool.submit(d.attempt, Op.SEND, batch) for batch in batches]
+            for batch, future in zip(batches, futures, strict=True):
+                outcome, unknown = future.result()
+                _apply_actions(d, result, batch, outcome, unknown, address)
+
+
+def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, address) -> None:
+    spec, con, dest_name, now = d.spec, d.con, d.instance.name, d.now
+    confirmed = _confirmed(batch, outcome, unknown)
+    result.sent += len(batch)
+    result.succeeded += len(confirmed)
+    result.rejected += len(outcome.rejected)
+    result.failed += len(outcome.failed)
+    result.unknown += len(unknown)
+    state.ledger_outcome(con, spec.name, dest_name, confirmed, "delivered", False, [None] * len(confirmed), now)
+    rejected = list(outcome.rejected)
+    state.ledger_outcome(
+        con,
+        spec.name,
+        dest_name,
+        rejected,
+        "rejected",
+        False,
+        [f"{c}: {m}" for c, m in outcome.rejected.values()],
+        now,
+    )
+    failed = list(outcome.failed)
+    state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(outcome.failed.values()), now)
+    if d.dest.capabilities.dedupes_actions:
+        # re-sent next run with the same key; the vendor drops the duplicate
+        state.ledger_outcome(
+            con, spec.name, dest_name, unknown, "pending", True, ["outcome unknown"] * len(unknown), now
+        )
+    else:
+        state.ledger_outcome(
+            con,
+            spec.name,
+            dest_name,
+            unknown,
+            "unknown",
+            False,
+            ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown),
+            now,
+        )
+
+
+def describe_result(result: SyncResult) -> str:
+    return json.dumps({k: v for k, v in result.as_dict().items() if v not in (None, 0, "", {})}, default=str)

@@ -1,0 +1,1 @@
+"""Klaviyo: the destination (`destination.py`), its emulator (`emulator.py`) and notes (`README.md`)."""

@@ -1,0 +1,97 @@
+"""Sync assets in the Dagster graph and in `segue run`: metadata, summary, blocked syncs, dry runs."""
+
+import shutil
+
+from typer.testing import CliRunner
+
+from destinations.emulators import EmulatorServer
+from orchestration.cli import app
+from tests.sync.conftest import API_KEY, query
+
+
+def test_one_sync_asset_per_sync_model_downstream_of_it():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"destinations/klaviyo/customers", "destinations/klaviyo/loyalty_vip_list"} <= keys
+    node = graph.get(
+        next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "destinations/klaviyo/customers")
+    )
+    assert {p.to_user_string() for p in node.parent_keys} == {"syncs/sync_klaviyo__customers"}
+    assert node.group_name == "syncs"
+
+
+def test_segue_run_synced_every_customer_with_metadata(built_retailer):
+    warehouse, outcome = built_retailer
+    assert outcome.success, outcome.failed_steps
+    assert "destinations/klaviyo/customers" in outcome.materialized
+    runs = query(
+        warehouse,
+        "select sync_name, status, sent, succeeded from segue.sync_runs where dagster_run_id = ? order by 1",
+        [outcome.run_id],
+    )
+    customers = query(warehouse, "select count(*) from syncs.sync_klaviyo__customers")[0][0]
+    assert runs[0] == ("sync_klaviyo__customers", "succeeded", customers, customers)
+    assert runs[1][:2] == ("sync_klaviyo__loyalty_vip_list", "succeeded")
+    snap = query(warehouse, "select count(*) from segue.sync_snapshots where sync_name = 'sync_klaviyo__customers'")
+    assert snap[0][0] == customers
+
+
+def test_blocked_sync_fails_the_run_and_force_pushes_it_through(built_retailer, tmp_path, monkeypatch, dagster_home):
+    import duckdb
+
+    warehouse, _ = built_retailer
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("update segue.sync_snapshots set row_hash = 'stale' where sync_name = 'sync_klaviyo__customers'")
+    con.close()
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    monkeypatch.setenv("KLAVIYO_API_KEY", API_KEY)
+    select = "key:destinations/klaviyo/customers"
+    args = ["run", "--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00Z", "--select", select]
+    with EmulatorServer() as emulators:
+        monkeypatch.setenv("KLAVIYO_BASE_URL", f"{emulators.url}/klaviyo")
+        dry = CliRunner().invoke(app, [*args, "--dry-run"])
+        blocked = CliRunner().invoke(app, args)
+        forced = CliRunner().invoke(app, [*args, "--force", "sync_klaviyo__customers"])
+        held = len(emulators.app.state.emulators["klaviyo"].profiles)
+    output = " ".join(blocked.output.split())
+    assert blocked.exit_code == 1, blocked.output
+    assert "sync sync_klaviyo__customers blocked: plan would change 100%" in output
+    assert "--force sync_klaviyo__customers" in output
+    assert dry.exit_code == 1 and "dry run" in " ".join(
+        dry.output.split()
+    )  # a blocked plan is reported by dry runs too
+    assert forced.exit_code == 0, forced.output
+    assert "rows synced to klaviyo:" in " ".join(forced.output.split())
+    customers = query(copy, "select count(*) from syncs.sync_klaviyo__customers")[0][0]
+    assert held == customers
+
+
+def test_syncs_commands(built_retailer, tmp_path, monkeypatch):
+    warehouse, _ = built_retailer
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(warehouse, copy)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["syncs", "list"], terminal_width=200)
+    assert listed.exit_code == 0 and "sync_klaviyo__loyalty_vip_list" in listed.output
+    monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
+    invalid = runner.invoke(app, ["syncs", "validate"], terminal_width=200)
+    assert invalid.exit_code == 1
+    assert (
+        "model sync_klaviyo__customers: destination 'klaviyo': missing credential, set KLAVIYO_API_KEY"
+        in invalid.output
+    )
+    monkeypatch.setenv("KLAVIYO_API_KEY", "k")
+    assert runner.invoke(app, ["syncs", "validate"]).exit_code == 0
+    plan = runner.invoke(
+        app,
+        ["syncs", "plan", "customers", "--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00"],
+        terminal_width=200,
+    )
+    assert plan.exit_code == 0, plan.output
+    customers = query(copy, "select count(*) from syncs.sync_klaviyo__customers")[0][0]
+    assert any(line.split()[:2] == ["unchanged", f"{customers:,}"] for line in plan.output.splitlines())
+    assert runner.invoke(app, ["syncs", "plan", "nope"]).exit_code == 2
