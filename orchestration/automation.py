@@ -5,13 +5,13 @@ group), so jobs and schedules for groups that other modules add (journeys,
 syncs, identity, profiles, segments) appear once those assets exist; a
 schedule whose groups are not in the graph yet is not defined.
 
-| name | when | what |
-|---|---|---|
-| `segue_hourly` schedule | minute 5 of every hour (UTC) | groups journeys and syncs, with what they read except identity/profiles/segments |
-| `segue_nightly` schedule | 02:00 UTC | groups identity, profiles, segments and everything they read |
-| `raw_arrivals_sensor` | polls every 5 minutes | a `segue_build` run when row counts of `raw` tables changed |
-| `segue_run_failure_alert` | on any failed run | alert: webhook (SEGUE_ALERT_WEBHOOK_URL) or log |
-| `segue_sync_blocked_alert` | on any successful run with a failed check | alert: which checks failed and what they blocked |
+- `segue_hourly_schedule` (minute 5 of every hour, UTC): groups journeys and syncs, with
+  what they read except the nightly groups;
+- `segue_nightly_schedule` (02:00 UTC): groups identity, profiles, segments and what they read;
+- `raw_arrivals_sensor` (polls every 5 minutes): a `segue_build` run when the row counts
+  of the `raw` tables changed;
+- `segue_run_failure_alert` (any failed run) and `segue_sync_blocked_alert` (a successful
+  run in which a check failed): JSON to SEGUE_ALERT_WEBHOOK_URL, else the log.
 """
 
 import hashlib
@@ -45,8 +45,8 @@ logger = logging.getLogger("segue.automation")
 
 HOURLY_GROUPS = ("journeys", "syncs")
 NIGHTLY_GROUPS = ("identity", "profiles", "segments")
-HOURLY_CRON = os.environ.get("SEGUE_HOURLY_CRON", "5 * * * *")
-NIGHTLY_CRON = os.environ.get("SEGUE_NIGHTLY_CRON", "0 2 * * *")
+HOURLY_CRON = os.environ.get("SEGUE_HOURLY_CRON", "").strip() or "5 * * * *"
+NIGHTLY_CRON = os.environ.get("SEGUE_NIGHTLY_CRON", "").strip() or "0 2 * * *"
 RAW_SCHEMA = "raw"
 BUILD_JOB = "segue_build"
 SENSOR_INTERVAL_SECONDS = 300
@@ -103,7 +103,7 @@ def raw_table_counts(warehouse: str) -> dict[str, int]:
         if not tables:
             return {}
         union = " union all ".join(
-            f"select '{t}' as t, count(*) as n from \"{RAW_SCHEMA}\".\"{t}\"" for t in tables if '"' not in t
+            f'select \'{t}\' as t, count(*) as n from "{RAW_SCHEMA}"."{t}"' for t in tables if '"' not in t
         )
         return {t: int(n) for t, n in con.execute(union).fetchall()}
     finally:

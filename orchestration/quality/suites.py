@@ -134,7 +134,7 @@ def load_suite(path: Path) -> Suite:
         where = f"expectations[{i}]"
         if not isinstance(item, dict) or len(item) != 1:
             raise _fail(path, where, "each item is a one-key mapping: {expectation_type: {arguments}}")
-        (etype, kwargs), = item.items()
+        ((etype, kwargs),) = item.items()
         if not _TYPE_NAME.match(str(etype)):
             raise _fail(path, where, f"{etype!r} is not a Great Expectations expectation type name")
         if kwargs is not None and not isinstance(kwargs, dict):

@@ -21,7 +21,7 @@ def built_copy(built_retailer, tmp_path):
 class _Receiver(BaseHTTPRequestHandler):
     received: list
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.received.append({"path": self.path, "json": json.loads(body), "headers": dict(self.headers)})
         self.send_response(204)
