@@ -174,7 +174,8 @@ def run_suite(
                 runner.validate("whole", whole, frame, results)
             if row_level:
                 cols = sorted({c for e in row_level for c in e.columns})
-                reader = _select(con, relation, cols).to_arrow_reader(batch_rows)
+                projection = ", ".join(_quote(c) for c in cols)
+                reader = con.sql(f"select {projection} from {relation}").to_arrow_reader(batch_rows)
                 for record_batch in reader:
                     if record_batch.num_rows == 0:
                         continue
