@@ -5,6 +5,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import RAW_SOURCE_SPECS, segue_dbt_models
 from orchestration.assets.syncs import SYNC_ASSETS
+from orchestration.automation import quality_and_automation
 from orchestration.project import dbt_executable, dbt_project
 
 # Everything Segue builds, in dependency order: the job `segue run` launches.
@@ -19,3 +20,7 @@ defs = Definitions(
     jobs=[segue_build_job],
     resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )
+
+# Data-quality checks (expectations/), schedules, sensors and alerts, derived from
+# the asset graph above so that assets other modules add are picked up by themselves.
+defs = Definitions.merge(defs, quality_and_automation(defs))

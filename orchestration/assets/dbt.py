@@ -45,6 +45,42 @@ class SegueDbtTranslator(DagsterDbtTranslator):
         kind, name = dbt_resource_props["resource_type"], dbt_resource_props["name"]
         return f"dbt {kind} {name} (no description in YAML)"
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        """Owners from dbt YAML: `meta.owner` (an email or a team, or a list), else the dbt group's owner.
+
+        An email stays an email; any other name becomes a Dagster team (`team:<name>`).
+        """
+        meta = {**(dbt_resource_props.get("config", {}).get("meta") or {}), **(dbt_resource_props.get("meta") or {})}
+        declared = meta.get("owner") or (meta.get("dagster") or {}).get("owners")
+        if not declared:
+            # dagster-dbt passes the group's own properties (a mapping) where the node has a group.
+            group = dbt_resource_props.get("group") or dbt_resource_props.get("config", {}).get("group")
+            owner = group.get("owner") if isinstance(group, Mapping) else _dbt_group_owners().get(group or "")
+            declared = owner and (owner.get("email") or owner.get("name"))
+        if not declared:
+            return None
+        names = [declared] if isinstance(declared, str) else list(declared)
+        return [_as_dagster_owner(str(n)) for n in names if str(n).strip()] or None
+
+
+def _as_dagster_owner(name: str) -> str:
+    name = name.strip()
+    if "@" in name or name.startswith("team:"):
+        return name
+    return f"team:{name}"
+
+
+_GROUP_OWNERS: dict[str, dict] | None = None
+
+
+def _dbt_group_owners() -> dict[str, dict]:
+    """dbt groups (`groups:` in YAML) by name, with their `owner` mapping, read once from the manifest."""
+    global _GROUP_OWNERS
+    if _GROUP_OWNERS is None:
+        manifest = json.loads(MANIFEST_PATH.read_text())
+        _GROUP_OWNERS = {g["name"]: g.get("owner") or {} for g in manifest.get("groups", {}).values()}
+    return _GROUP_OWNERS
+
 
 TRANSLATOR = SegueDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 

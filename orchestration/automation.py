@@ -1,0 +1,219 @@
+"""Schedules, the raw-arrivals sensor and the alert sensors (README: "Schedules, sensors, alerts").
+
+Everything here is derived from the asset graph of the base `Definitions` (by
+group), so jobs and schedules for groups that other modules add (journeys,
+syncs, identity, profiles, segments) appear once those assets exist; a
+schedule whose groups are not in the graph yet is not defined.
+
+- `segue_hourly_schedule` (minute 5 of every hour, UTC): groups journeys and syncs, with
+  what they read except the nightly groups;
+- `segue_nightly_schedule` (02:00 UTC): groups identity, profiles, segments and what they read;
+- `raw_arrivals_sensor` (polls every 5 minutes): a `segue_build` run when the row counts
+  of the `raw` tables changed;
+- `segue_run_failure_alert` (any failed run) and `segue_sync_blocked_alert` (a successful
+  run in which a check failed): JSON to SEGUE_ALERT_WEBHOOK_URL, else the log.
+"""
+
+import hashlib
+import json
+import logging
+import os
+
+from dagster import (
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    RunFailureSensorContext,
+    RunRequest,
+    RunsFilter,
+    RunStatusSensorContext,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    run_failure_sensor,
+    run_status_sensor,
+    sensor,
+)
+
+from orchestration import alerts, settings
+from orchestration.assets.quality import build_quality_checks
+
+logger = logging.getLogger("segue.automation")
+
+HOURLY_GROUPS = ("journeys", "syncs")
+NIGHTLY_GROUPS = ("identity", "profiles", "segments")
+HOURLY_CRON = os.environ.get("SEGUE_HOURLY_CRON", "").strip() or "5 * * * *"
+NIGHTLY_CRON = os.environ.get("SEGUE_NIGHTLY_CRON", "").strip() or "0 2 * * *"
+RAW_SCHEMA = "raw"
+BUILD_JOB = "segue_build"
+SENSOR_INTERVAL_SECONDS = 300
+ACTIVE_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
+
+
+def _default_status():
+    """Schedules and sensors start running under `dagster dev` only when SEGUE_AUTOMATION=on."""
+    on = os.environ.get("SEGUE_AUTOMATION", "").strip().lower() in {"1", "on", "true", "yes"}
+    return on
+
+
+def _groups_present(graph, groups) -> list[str]:
+    present = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    return [g for g in groups if g in present]
+
+
+def hourly_selection(graph):
+    """Journeys and syncs with what they read, except the nightly groups (their last nightly build counts)."""
+    groups = _groups_present(graph, HOURLY_GROUPS)
+    if not groups:
+        return None
+    nightly = _groups_present(graph, NIGHTLY_GROUPS)
+    selection = AssetSelection.groups(*groups).upstream()
+    if nightly:
+        selection = selection - AssetSelection.groups(*nightly)
+    return selection
+
+
+def nightly_selection(graph):
+    groups = _groups_present(graph, NIGHTLY_GROUPS)
+    return AssetSelection.groups(*groups).upstream() if groups else None
+
+
+def raw_table_counts(warehouse: str) -> dict[str, int]:
+    """Rows per table of schema `raw`, through one short read-only connection."""
+    import duckdb
+
+    con = duckdb.connect(warehouse, read_only=True)
+    try:
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by table_name",
+                [RAW_SCHEMA],
+            ).fetchall()
+        ]
+        if not tables:
+            return {}
+        union = " union all ".join(
+            f'select \'{t}\' as t, count(*) as n from "{RAW_SCHEMA}"."{t}"' for t in tables if '"' not in t
+        )
+        return {t: int(n) for t, n in con.execute(union).fetchall()}
+    finally:
+        con.close()
+
+
+@sensor(
+    name="raw_arrivals_sensor",
+    job_name=BUILD_JOB,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    description=(
+        "Starts a segue_build run when the row counts of the raw tables change (new rows landed). "
+        "Polls through a short read-only DuckDB connection, never while a run is in progress."
+    ),
+    default_status=DefaultSensorStatus.RUNNING if _default_status() else DefaultSensorStatus.STOPPED,
+)
+def raw_arrivals_sensor(context: SensorEvaluationContext):
+    warehouse = settings.warehouse_path()
+    if not os.path.exists(warehouse):
+        return SkipReason(f"no warehouse at {warehouse}")
+    # DuckDB has one writer: a reader now would make the running build fail to take its lock.
+    active = context.instance.get_run_records(RunsFilter(statuses=ACTIVE_STATUSES), limit=1)
+    if active:
+        return SkipReason(f"run {active[0].dagster_run.run_id} is in progress; the warehouse is not read now")
+    import duckdb
+
+    try:
+        counts = raw_table_counts(warehouse)
+    except duckdb.Error as exc:
+        return SkipReason(f"warehouse busy or unreadable ({type(exc).__name__}); trying again next tick")
+    if not counts:
+        return SkipReason(f"schema {RAW_SCHEMA} has no tables in {warehouse}")
+    previous = json.loads(context.cursor) if context.cursor else None
+    context.update_cursor(json.dumps(counts, sort_keys=True))
+    if previous is None:
+        return SkipReason(f"first look at {len(counts)} raw tables: counts recorded, next change starts a run")
+    changed = {t: (previous.get(t, 0), n) for t, n in counts.items() if previous.get(t) != n}
+    if not changed:
+        return SkipReason("no new raw rows")
+    digest = hashlib.sha256(json.dumps(counts, sort_keys=True).encode()).hexdigest()[:16]
+    return RunRequest(
+        run_key=f"raw-{digest}",
+        tags={
+            "segue/trigger": "raw_arrivals_sensor",
+            "segue/raw_changed": ",".join(f"{t}:{a}->{b}" for t, (a, b) in sorted(changed.items()))[:1000],
+        },
+    )
+
+
+@run_failure_sensor(
+    name="segue_run_failure_alert",
+    description="Alerts when a run fails: JSON to SEGUE_ALERT_WEBHOOK_URL, else the log.",
+    monitor_all_code_locations=False,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def run_failure_alert(context: RunFailureSensorContext):
+    run = context.dagster_run
+    message = context.failure_event.message or "run failed"
+    checks = alerts.failed_checks(context.instance, run.run_id)
+    skipped = alerts.skipped_steps(context.instance, run.run_id)
+    where = alerts.send(alerts.build_payload("run_failed", run, message, checks, skipped))
+    context.log.info(f"alert for failed run {run.run_id} sent to {where}")
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    name="segue_sync_blocked_alert",
+    description=(
+        "Alerts when a run succeeded but a blocking data-quality check failed in it "
+        "(what it blocked did not run): JSON to SEGUE_ALERT_WEBHOOK_URL, else the log."
+    ),
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def sync_blocked_alert(context: RunStatusSensorContext):
+    run = context.dagster_run
+    checks = [c for c in alerts.failed_checks(context.instance, run.run_id) if c["severity"] == "ERROR"]
+    if not checks:
+        return SkipReason("no failed check")
+    skipped = alerts.skipped_steps(context.instance, run.run_id)
+    names = ", ".join(f"{c['asset']}:{c['check']}" for c in checks)
+    alerts.send(alerts.build_payload("sync_blocked", run, f"data-quality checks failed: {names}", checks, skipped))
+    return None
+
+
+def quality_and_automation(base: Definitions) -> Definitions:
+    """Asset checks from expectations/, and the jobs, schedules and sensors for `base`'s asset graph."""
+    graph = base.resolve_asset_graph()
+    jobs, schedules = [], []
+    status = DefaultScheduleStatus.RUNNING if _default_status() else DefaultScheduleStatus.STOPPED
+    for name, selection, cron, what in (
+        ("segue_hourly", hourly_selection(graph), HOURLY_CRON, "journeys and syncs"),
+        ("segue_nightly", nightly_selection(graph), NIGHTLY_CRON, "identity, profiles and segments"),
+    ):
+        if selection is None:
+            continue
+        job = define_asset_job(name=name, selection=selection, description=f"Refresh {what}.")
+        jobs.append(job)
+        schedules.append(
+            ScheduleDefinition(
+                name=f"{name}_schedule",
+                job=job,
+                cron_schedule=cron,
+                execution_timezone="UTC",
+                default_status=status,
+                description=f"Refresh {what} ({cron}, UTC).",
+            )
+        )
+    return Definitions(
+        asset_checks=build_quality_checks(base),
+        jobs=jobs,
+        schedules=schedules,
+        sensors=[raw_arrivals_sensor, run_failure_alert, sync_blocked_alert],
+    )

@@ -1,0 +1,1 @@
+"""Data quality: expectation suites (expectations/) and how they run against the warehouse."""
