@@ -66,6 +66,10 @@ class Dbt:
             "--log-path": str(self.work_dir / "logs"),
             "--vars": json.dumps(vars if vars is not None else DBT_VARS),
         }
+        if args and args[0] == "build":
+            # A subset build tests only what it built (a relationships test to an
+            # unselected seed or model would read a relation that is not there).
+            options["--indirect-selection"] = "cautious"
         command = [*args, *(part for option in options.items() for part in option)]
         env = {
             **os.environ,
