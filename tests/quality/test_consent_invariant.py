@@ -34,7 +34,7 @@ def test_send_without_consent_fails_the_suite_and_a_clean_table_passes(built_cop
         con.execute("create schema if not exists marts")
         con.execute(
             """
-            create table marts.journey_actions as
+            create or replace table marts.journey_actions as
             select * from (values
                 ('a1', 'c1', 'cart_abandonment', 1, 'email', 'klaviyo', 'send', null, ?, ?, false),
                 ('a2', 'c2', 'cart_abandonment', 1, 'email', 'klaviyo', 'send', null, ?, ?, false),

@@ -34,10 +34,11 @@ def test_a_bad_suite_file_is_named_in_the_error(tmp_path):
         load_suite(bad)
 
 
-def test_staging_suites_ran_as_checks_in_the_build_and_passed(built_retailer):
+def test_staging_and_mart_suites_ran_as_checks_in_the_build_and_passed(built_retailer):
     _, outcome = built_retailer
     gx_checks = {c.asset: c for c in outcome.checks if c.check == CHECK_NAME}
-    assert {f"staging/{m}" for m in STAGING_SUITES} == set(gx_checks)
+    marts = {"marts/customer_identifiers", "marts/customer_profiles", "marts/journey_actions"}
+    assert {f"staging/{m}" for m in STAGING_SUITES} | marts == set(gx_checks)
     failed = {a: c.description for a, c in gx_checks.items() if not c.passed}
     assert not failed, failed
 

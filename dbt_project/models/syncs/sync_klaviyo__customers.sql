@@ -1,25 +1,29 @@
--- Online accounts as Klaviyo profiles (upsert). Until the profile mart lands
--- this reads staging; point the ref at customer_profiles and keep the columns.
+-- Every resolved customer with an address, as a Klaviyo profile (upsert by
+-- external_id = customer_key): the golden record and the traits the email
+-- templates personalize with.
 with
 
-customers as (
+profiles as (
 
-    select * from {{ ref('stg_shop__customers') }}
+    select * from {{ ref('customer_profiles') }}
 
 ),
 
 final as (
 
     select
-        customer_id,
+        customer_key,
+        email,
+        phone,
         first_name,
         last_name,
         country,
-        case when not is_email_invalid and not is_placeholder_email then email end as email,
-        case when not is_phone_invalid and not is_placeholder_phone then phone end as phone
+        loyalty_tier,
+        points_balance,
+        rfm_segment
 
-    from customers
-    where customer_id is not null
+    from profiles
+    where email is not null or phone is not null
 
 )
 

@@ -1,38 +1,23 @@
--- Gold and platinum loyalty members with an online account, mirrored into a
--- Klaviyo list: Segue adds new members and removes only those it added.
+-- Gold and platinum loyalty customers, mirrored into a Klaviyo list: Segue adds
+-- new members and removes only those it added. Points earned in store count,
+-- since the tier is the resolved customer's.
 with
 
-members as (
+profiles as (
 
-    select * from {{ ref('stg_loyalty__members') }}
-
-),
-
-ranked as (
-
-    select
-        customer_id,
-        tier,
-        case when not is_email_invalid and not is_placeholder_email then email end as email,
-        row_number() over (
-            partition by customer_id
-            order by case tier when 'platinum' then 0 else 1 end asc, loyalty_id asc
-        ) as tier_rank
-
-    from members
-    where customer_id is not null and tier in ('gold', 'platinum')
+    select * from {{ ref('customer_profiles') }}
 
 ),
 
 final as (
 
     select
-        customer_id,
-        tier,
+        customer_key,
+        loyalty_tier,
         email
 
-    from ranked
-    where tier_rank = 1
+    from profiles
+    where loyalty_tier in ('gold', 'platinum') and email is not null
 
 )
 
