@@ -20,7 +20,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (make demo, CI logs) gets 120 columns instead of rich's 80.
+console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 
 WarehouseOpt = Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -11,7 +12,8 @@ from rich.table import Table
 from destinations.base import ConfigError
 
 app = typer.Typer(help="List, validate and preview the declared syncs.", no_args_is_help=True)
-console = Console()
+# Piped output (make demo, CI logs) gets 120 columns instead of rich's 80.
+console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 
 WarehouseOpt = Annotated[str | None, typer.Option("--warehouse", help="DuckDB file (overrides SEGUE_WAREHOUSE)")]
