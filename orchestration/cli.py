@@ -167,6 +167,10 @@ def print_run_summary(outcome, elapsed: float) -> None:
     print_sync_summary(console, outcome.warehouse, outcome.run_id, outcome.dry_run)
     for step, message in outcome.failed_steps.items():
         err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
+    for sync in outcome.blocked_syncs:
+        err.print(
+            f"[bold red]blocked:[/] sync {sync} did not run: a step or blocking check upstream failed", highlight=False
+        )
     status = "[green]succeeded[/]" if outcome.success else "[bold red]FAILED[/]"
     console.print(f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized")
 

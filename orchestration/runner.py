@@ -32,6 +32,9 @@ class RunOutcome:
     materialized: list[str] = field(default_factory=list)
     failed_steps: dict[str, str] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
+    # Sync assets the run was asked for that never ran: a failed step or a failed
+    # blocking check upstream stopped them (CONTRACT §6: blocked, reported, non-zero).
+    blocked_syncs: list[str] = field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -106,6 +109,16 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
         if error and error.cause:
             message = error.cause.message.strip()
         outcome.failed_steps[event.step_key] = message
+    from orchestration.assets.syncs import SYNC_ASSETS
+
+    wanted = set(asset_keys) if asset_keys is not None else None
+    for sync_asset in SYNC_ASSETS:
+        if sync_asset.op.name in outcome.failed_steps:
+            continue  # ran and failed (its own breaker or errors): reported as a failed step
+        for key in sync_asset.keys:
+            name = key.to_user_string()
+            if (wanted is None or key in wanted) and name not in outcome.materialized:
+                outcome.blocked_syncs.append(name)
     for evaluation in result.get_asset_check_evaluations():
         outcome.checks.append(
             CheckOutcome(
@@ -116,4 +129,8 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
                 description=evaluation.description or "",
             )
         )
+    # A failed error-severity check (a GX suite, a dbt test) fails `segue run` even
+    # when Dagster let the run itself finish.
+    if any(c.severity == "ERROR" for c in outcome.failed_checks) or outcome.blocked_syncs:
+        outcome.success = False
     return outcome
