@@ -173,11 +173,15 @@ def write_actions(warehouse: Path, rows: list[tuple], consents: list[tuple] | No
         )
         if consents is None:
             consents = [(r[9], "email") for r in rows]
-        con.executemany(
-            "insert into staging.stg_consent__consents values "
-            "(?, ?, 'email', ?, 'opted_in', true, 'web', timestamp '2026-01-01')",
-            [(f"k{i}", channel, address) for i, (address, channel) in enumerate(consents)],
-        )
+        if consents:
+            con.executemany(
+                "insert into staging.stg_consent__consents values "
+                "(?, ?, ?, ?, 'opted_in', true, 'web', timestamp '2026-01-01')",
+                [
+                    (f"k{i}", channel, "phone" if channel == "sms" else "email", address)
+                    for i, (address, channel) in enumerate(consents)
+                ],
+            )
     finally:
         con.close()
 
