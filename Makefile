@@ -44,8 +44,8 @@ demo: install
 	@$(BIN)/segue emulators --port $(DEMO_EMULATOR_PORT) > $(DAGSTER_HOME)/emulators.log 2>&1 & emulators=$$!; \
 	trap 'kill $$emulators 2>/dev/null' EXIT; \
 	$(BIN)/python -m destinations.emulators --wait http://127.0.0.1:$(DEMO_EMULATOR_PORT)/ && \
-	echo "destination emulators on http://127.0.0.1:$(DEMO_EMULATOR_PORT) (Klaviyo under /klaviyo)" && \
-	KLAVIYO_BASE_URL=http://127.0.0.1:$(DEMO_EMULATOR_PORT)/klaviyo KLAVIYO_API_KEY=demo-emulator-key \
+	echo "destination emulators on http://127.0.0.1:$(DEMO_EMULATOR_PORT) (each destination under its prefix: demo.env)" && \
+	SEGUE_EMULATORS=http://127.0.0.1:$(DEMO_EMULATOR_PORT) && set -a && . ./demo.env && set +a && \
 		$(BIN)/segue run --warehouse $(DEMO_WAREHOUSE) --as-of $(DEMO_AS_OF)
 	@echo
 	@echo "Open the Dagster UI on this warehouse (then browse http://127.0.0.1:3000):"
