@@ -1,13 +1,17 @@
 """Shared fixtures: a small generated retailer, and one Dagster-built warehouse from it.
 
-Building is the slow part, so each is made once per test session and copied
-where a test needs to change it.
+Building is the slow part, so each is made once per test session — once for all
+pytest-xdist workers together (`shared_once`) — and copied where a test needs to
+change it. Tests open a shared warehouse read-only or copy it first.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,21 +24,51 @@ SMALL_CUSTOMERS = 400
 SMALL_SEED = 7
 
 
-@pytest.fixture(scope="session")
-def dagster_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return home
+def shared_once(tmp_path_factory, worker_id: str, name: str, build: Callable[[Path], object]):
+    """`build(folder)` once for the whole session, whichever xdist worker asks first; the others wait and reuse it.
+
+    The value is pickled beside the folder (keep it to paths and plain data);
+    a build that raised is tried again by the next worker that asks.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "shared"
+    root.mkdir(exist_ok=True)
+    done = root / f"{name}.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if done.exists():
+                return pickle.loads(done.read_bytes())
+            folder = root / name
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            value = build(folder)
+            done.write_bytes(pickle.dumps(value))
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
-def small_retailer(tmp_path_factory) -> Path:
+def dagster_home(tmp_path_factory, worker_id) -> Path:
+    def build(home: Path) -> Path:
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        return home
+
+    return shared_once(tmp_path_factory, worker_id, "dagster_home", build)
+
+
+@pytest.fixture(scope="session")
+def small_retailer(tmp_path_factory, worker_id) -> Path:
     """A freshly generated retailer (raw + truth only). Copy it before writing to it."""
     from orchestration.generator import generate
 
-    path = tmp_path_factory.mktemp("small_retailer") / "retailer.duckdb"
-    generate(str(path), customers=SMALL_CUSTOMERS, seed=SMALL_SEED, as_of=AS_OF)
-    return path
+    def build(folder: Path) -> Path:
+        path = folder / "retailer.duckdb"
+        generate(str(path), customers=SMALL_CUSTOMERS, seed=SMALL_SEED, as_of=AS_OF)
+        return path
+
+    return shared_once(tmp_path_factory, worker_id, "small_retailer", build)
 
 
 def copy_warehouse(source: Path, target_dir: Path, name: str = "warehouse.duckdb") -> Path:
@@ -44,12 +78,21 @@ def copy_warehouse(source: Path, target_dir: Path, name: str = "warehouse.duckdb
 
 
 @pytest.fixture(scope="session")
-def built_retailer(small_retailer, tmp_path_factory, dagster_home):
-    """The small retailer after one `segue run` (Dagster in-process): (warehouse path, RunOutcome)."""
+def built_retailer(small_retailer, tmp_path_factory, worker_id, dagster_home):
+    """The small retailer after one `segue run` (Dagster in-process): (warehouse path, RunOutcome).
+
+    Shared by all workers: open it read-only, or copy it (`copy_warehouse`) to change it.
+    """
+    return shared_once(
+        tmp_path_factory, worker_id, "built_retailer", lambda folder: _build(small_retailer, folder, dagster_home)
+    )
+
+
+def _build(small_retailer: Path, folder: Path, dagster_home: Path):
     from destinations.emulators import EmulatorServer
     from orchestration import runner
 
-    warehouse = copy_warehouse(small_retailer, tmp_path_factory.mktemp("built"), "built name.duckdb")
+    warehouse = copy_warehouse(small_retailer, folder, "built name.duckdb")
     names = ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN", "KLAVIYO_BASE_URL", "KLAVIYO_API_KEY")
     saved = {k: os.environ.get(k) for k in names}
     os.environ["DAGSTER_HOME"] = str(dagster_home)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, shared_once
 from tests.dbt.dbt_runner import Dbt, DbtResult
 
 IDENTITY_CUSTOMERS = 1000
@@ -40,13 +40,16 @@ class IdentityWarehouse:
 
 
 @pytest.fixture(scope="session")
-def identity_warehouse(tmp_path_factory) -> IdentityWarehouse:
+def identity_warehouse(tmp_path_factory, worker_id) -> IdentityWarehouse:
+    """Built once for all workers: read it (`dbt.query` opens it read-only) or `copy()` it to run dbt on it."""
     from orchestration.generator import generate
 
-    work_dir = tmp_path_factory.mktemp("identity")
-    path = work_dir / "identity retailer.duckdb"
-    generate(str(path), customers=IDENTITY_CUSTOMERS, seed=IDENTITY_SEED, as_of=AS_OF)
-    dbt = Dbt(path, work_dir)
-    build = dbt(*BUILD_ARGS, vars=DBT_VARS).check()
-    tests = dbt("test", "--select", "identity", "--indirect-selection", "cautious", vars=DBT_VARS)
-    return IdentityWarehouse(path, dbt, build, tests)
+    def build(work_dir: Path) -> IdentityWarehouse:
+        path = work_dir / "identity retailer.duckdb"
+        generate(str(path), customers=IDENTITY_CUSTOMERS, seed=IDENTITY_SEED, as_of=AS_OF)
+        dbt = Dbt(path, work_dir)
+        build = dbt(*BUILD_ARGS, vars=DBT_VARS).check()
+        tests = dbt("test", "--select", "identity", "--indirect-selection", "cautious", vars=DBT_VARS)
+        return IdentityWarehouse(path, dbt, build, tests)
+
+    return shared_once(tmp_path_factory, worker_id, "identity_warehouse", build)

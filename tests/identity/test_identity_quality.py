@@ -98,10 +98,9 @@ def test_every_staging_identifier_joins_to_the_map(identity_warehouse):
     assert upper_devices > 0 and found == upper_devices
 
 
-def test_identity_explosion_fails_naming_the_identifiers(identity_warehouse):
-    result = identity_warehouse.dbt(
-        "test", "--select", "identity_component_size", vars={**DBT_VARS, "identity_max_component_size": 3}
-    )
+def test_identity_explosion_fails_naming_the_identifiers(identity_warehouse, tmp_path):
+    _, dbt = identity_warehouse.copy(tmp_path)  # the session's warehouse is shared by all workers
+    result = dbt("test", "--select", "identity_component_size", vars={**DBT_VARS, "identity_max_component_size": 3})
     assert result.returncode != 0
     message = [line for line in result.stdout.splitlines() if "identity explosion: customer cus_" in line]
     assert message, result.stdout[-3000:]

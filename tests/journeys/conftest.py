@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import shared_once
 from tests.dbt.dbt_runner import Dbt, DbtResult
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
@@ -62,11 +63,15 @@ def _generate_and_build(seed: int, root: Path) -> BuiltJourneys:
 
 
 @pytest.fixture(scope="session")
-def journey_builds(tmp_path_factory) -> dict[int, BuiltJourneys]:
-    root = tmp_path_factory.mktemp("journeys")
-    with ThreadPoolExecutor(max_workers=len(SEEDS)) as pool:
-        builds = list(pool.map(lambda seed: _generate_and_build(seed, root), SEEDS))
-    return {built.seed: built for built in builds}
+def journey_builds(tmp_path_factory, worker_id) -> dict[int, BuiltJourneys]:
+    """Built once for all workers: read them (`dbt.query` is read-only) or `copy_build` one to run dbt."""
+
+    def build(root: Path) -> dict[int, BuiltJourneys]:
+        with ThreadPoolExecutor(max_workers=len(SEEDS)) as pool:
+            builds = list(pool.map(lambda seed: _generate_and_build(seed, root), SEEDS))
+        return {built.seed: built for built in builds}
+
+    return shared_once(tmp_path_factory, worker_id, "journey_builds", build)
 
 
 def copy_build(built: BuiltJourneys, target_dir: Path) -> Dbt:

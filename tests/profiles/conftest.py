@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from orchestration.raw_contract import RAW_SCHEMA, RAW_TABLES
+from tests.conftest import shared_once
 from tests.dbt.dbt_runner import Dbt, DbtResult
 
 # lifetimes (MIT) ships the CDNOW sample inside its wheel. Its dependencies
@@ -106,20 +107,23 @@ class CdnowBuild:
 
 
 @pytest.fixture(scope="session")
-def cdnow_build(cdnow_orders, tmp_path_factory) -> CdnowBuild:
+def cdnow_build(cdnow_orders, tmp_path_factory, worker_id) -> CdnowBuild:
     """The CDNOW log loaded as raw.orders, built through staging, identity and profiles.
 
     Then the profile unit tests run against the same warehouse (dbt unit tests
     read the column types of their inputs from the built relations).
     """
-    work_dir = tmp_path_factory.mktemp("cdnow")
-    warehouse = work_dir / "cdnow.duckdb"
-    load_raw_orders(warehouse, cdnow_orders)
-    dbt = Dbt(warehouse, work_dir)
-    # Models only (staging and identity are tested elsewhere), then every
-    # test of the profile models: data tests on this odd retailer, and the
-    # unit tests.
-    models_only = ("--exclude", "test_type:unit", "test_type:data")
-    build = dbt("build", "--select", "+customer_profiles", *models_only, vars=CDNOW_VARS)
-    profile_tests = dbt("test", "--select", "profiles", vars=CDNOW_VARS)
-    return CdnowBuild(dbt, build, profile_tests)
+
+    def build(work_dir: Path) -> CdnowBuild:
+        warehouse = work_dir / "cdnow.duckdb"
+        load_raw_orders(warehouse, cdnow_orders)
+        dbt = Dbt(warehouse, work_dir)
+        # Models only (staging and identity are tested elsewhere), then every
+        # test of the profile models: data tests on this odd retailer, and the
+        # unit tests.
+        models_only = ("--exclude", "test_type:unit", "test_type:data")
+        build = dbt("build", "--select", "+customer_profiles", *models_only, vars=CDNOW_VARS)
+        profile_tests = dbt("test", "--select", "profiles", vars=CDNOW_VARS)
+        return CdnowBuild(dbt, build, profile_tests)
+
+    return shared_once(tmp_path_factory, worker_id, "cdnow_build", build)
