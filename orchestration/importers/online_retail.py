@@ -20,7 +20,8 @@ retailer"). In short:
   "Adjust bad debt") and a sale invoice whose every line has a negative
   quantity (stock write-offs: "damaged", "lost", "check"): status
   `adjustment`, which staging quarantines as `unknown status` (and its lines
-  as `orphan line`): kept with the reason, never counted.
+  as `negative quantity` or `orphan line`): kept with the reason, never
+  counted.
 - order_lines: line_number is the line's place in its file; product_id the
   trimmed, upper-cased StockCode; quantity and unit_price as in the source
   (zero prices kept; a negative quantity outside a cancellation is
@@ -482,7 +483,7 @@ def _summarize(
             select
                 case
                     when o.status not in ('completed', 'cancelled', 'refunded')
-                        then 'quarantined: order status ' || o.status
+                        then 'quarantined: line of an ' || o.status || ' invoice'
                     when l.quantity < 0 then 'quarantined: negative quantity'
                     when o.status = 'cancelled' then 'cancelled order line'
                     when l.unit_price = 0 then 'sale line at price 0 (kept)'
