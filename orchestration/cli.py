@@ -70,6 +70,38 @@ def generate(
     console.print(table)
 
 
+import_app = typer.Typer(help="Load a real retailer's exports into schema `raw`.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("online-retail")
+def import_online_retail_command(
+    path: Annotated[str, typer.Argument(help="a UCI Online Retail (or II) parquet file, or a folder of them")],
+    warehouse: WarehouseOpt = None,
+    sample_customers: Annotated[
+        int | None,
+        typer.Option("--sample-customers", min=1, help="keep only N customers (chosen by a stable hash), no guests"),
+    ] = None,
+    source_timezone: Annotated[
+        str, typer.Option("--source-timezone", help="time zone of the data's InvoiceDate (converted to UTC)")
+    ] = "Europe/London",
+) -> None:
+    """Map the UCI Online Retail invoice logs onto the raw contract (see orchestration/importers/online_retail.py)."""
+    from orchestration.importers.online_retail import OnlineRetailError, import_online_retail
+
+    if warehouse:
+        os.environ["SEGUE_WAREHOUSE"] = warehouse
+    target = settings.warehouse_path()
+    console.print(f"Importing Online Retail from {path} into {target}")
+    try:
+        summary = import_online_retail(path, target, sample_customers=sample_customers, source_timezone=source_timezone)
+    except OnlineRetailError as exc:
+        _fail(str(exc))
+    from orchestration.importers.report import print_import_summary
+
+    print_import_summary(console, summary)
+
+
 @app.command("run")
 def run_command(
     warehouse: WarehouseOpt = None,
