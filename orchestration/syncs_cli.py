@@ -169,6 +169,41 @@ def emulators_command(
     uvicorn.run(build_app(), host=host, port=port, log_level="warning")
 
 
+personalization_app = typer.Typer(help="The personalization API (on-site profiles).", no_args_is_help=True)
+
+
+@personalization_app.command("serve")
+def personalization_serve_command(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8700,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite store (overrides PERSONALIZATION_DB)")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve GET /v1/profiles/{identifier_type}/{identifier_value} (and the sync's write API) until stopped."""
+    import os
+
+    import uvicorn
+
+    from destinations.personalization.service import store_path
+
+    read_key = os.environ.get("PERSONALIZATION_READ_KEY", "").strip()
+    if not read_key:
+        _fail("set PERSONALIZATION_READ_KEY: the key the website sends in the X-Api-Key header")
+    if db:
+        os.environ["PERSONALIZATION_DB"] = db
+    writes = "on (PERSONALIZATION_API_KEY)" if os.environ.get("PERSONALIZATION_API_KEY", "").strip() else "off"
+    console.print(f"personalization API on http://{host}:{port}, store {store_path()}, write API {writes}")
+    uvicorn.run(
+        "destinations.personalization.service:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
 def print_sync_summary(out: Console, warehouse: str, run_id: str, dry_run: bool) -> None:
     """Rows per destination for the syncs of Dagster run `run_id` (read from segue.sync_runs)."""
     import duckdb

@@ -43,7 +43,7 @@ from starlette.routing import Route
 DEFAULT_DB = "./personalization.sqlite3"
 MAX_WRITE_DOCUMENTS = 1_000
 MAX_WRITE_BYTES = 5 * 1024 * 1024
-API_KEY_HEADER = "x-api-key"
+API_KEY_HEADER = "X-Api-Key"  # starlette reads headers case-insensitively
 
 # identifier_type in the URL -> the type stored (marts.customer_identifiers' names; a device is an anonymous_id)
 URL_TYPES = {
@@ -378,3 +378,10 @@ def create_app(store: ProfileStore, read_key: str, write_key: str | None) -> Sta
     app = Starlette(routes=service.routes())
     app.state.store = store
     return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for `segue personalization serve` (each worker process opens the store itself)."""
+    read_key = os.environ.get("PERSONALIZATION_READ_KEY", "").strip()
+    write_key = os.environ.get("PERSONALIZATION_API_KEY", "").strip() or None
+    return create_app(ProfileStore(store_path()), read_key, write_key)
