@@ -171,7 +171,8 @@ class ProfileStore:
     def journal_mode(self) -> str:
         return self._connection().execute("pragma journal_mode").fetchone()[0]
 
-    def lookup(self, identifier_type: str, value: str) -> dict[str, Any] | None:
+    def lookup_text(self, identifier_type: str, value: str) -> str | None:
+        """The stored document as JSON text (served as is: no parse and re-serialize per request)."""
         row = (
             self._connection()
             .execute(
@@ -181,7 +182,11 @@ class ProfileStore:
             )
             .fetchone()
         )
-        return json.loads(row[0]) if row else None
+        return row[0] if row else None
+
+    def lookup(self, identifier_type: str, value: str) -> dict[str, Any] | None:
+        text = self.lookup_text(identifier_type, value)
+        return json.loads(text) if text is not None else None
 
     def upsert(self, documents: list[Any]) -> list[dict[str, Any]]:
         """Write every valid document (one transaction); one result per document, in order."""
@@ -290,7 +295,7 @@ class ProfileService:
             )
         raw = request.path_params["identifier_value"]
         value = normalize_identifier(identifier_type, raw)
-        document = self.store.lookup(identifier_type, value)
+        document = self.store.lookup_text(identifier_type, value)
         if document is None:
             return error(
                 404,
@@ -299,7 +304,8 @@ class ProfileService:
                 identifier_type=url_type,
                 identifier_value=value,
             )
-        return JSONResponse({"matched": {"identifier_type": url_type, "identifier_value": value}, "profile": document})
+        matched = json.dumps({"identifier_type": url_type, "identifier_value": value}, separators=(",", ":"))
+        return Response(f'{{"matched":{matched},"profile":{document}}}', media_type="application/json")
 
     async def _write(self, request: Request, endpoint: str, handler) -> Response:
         if not self._authorized(request, self.write_key):
