@@ -235,17 +235,19 @@ def print_sync_summary(out: Console, warehouse: str, run_id: str, dry_run: bool)
         table.add_column(column, no_wrap=True)
     for column in ("planned", "synced", "rejected", "failed"):
         table.add_column(column, justify="right")
-    totals: dict[str, list[int]] = {}
+    from orchestration.summary import destination_totals
+
     for name, dest, mode, status, planned, ok, rejected, failed, unknown, _unchanged, _waiting, _why in rows:
         short = name.split("__", 1)[-1]
         table.add_row(
             f"{dest}/{short}", mode, status, f"{planned:,}", f"{ok:,}", f"{rejected:,}", f"{failed + unknown:,}"
         )
-        total = totals.setdefault(dest, [0, 0, 0])
-        total[0], total[1], total[2] = total[0] + ok, total[1] + rejected, total[2] + failed + unknown
     out.print(table)
-    for dest, (ok, rejected, failed) in totals.items():
-        out.print(f"rows synced to {dest}: {ok:,} ({rejected:,} rejected, {failed:,} failed)")
+    for dest, total in destination_totals(rows).items():
+        out.print(
+            f"rows synced to {dest}: {total.rows:,}, messages {total.messages:,} "
+            f"({total.rejected:,} rejected, {total.failed:,} failed)"
+        )
     for name, *_rest, why in rows:
         if why:
             out.print(f"  {name}: {why}")
