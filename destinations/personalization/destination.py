@@ -128,14 +128,16 @@ class PersonalizationDestination:
 
     @staticmethod
     def document(record: Record) -> dict[str, Any]:
+        # Every mapped field is present in every document (null when the customer has no value), so the
+        # website reads one shape; identifier lists and segments are empty lists rather than null.
         document: dict[str, Any] = {"customer_key": record.key, "identifiers": {}}
         for field, value in sorted(record.fields.items()):
-            if field in JSON_FIELDS:
-                value = _json_value(field, value)
             if field == "customer_key":
                 continue
-            if value is None and not field.startswith("next_action."):
-                continue
+            if field in JSON_FIELDS:
+                value = _json_value(field, value)
+                if value is None and field != "next_action.products":
+                    value = []
             _set_path(document, field, value)
         action = document.get("next_action")
         if isinstance(action, dict) and action.get("action_id") is None:

@@ -16,7 +16,9 @@ temporary folder of its own.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,12 @@ class PersonalizationEmulator(Emulator):
     rate_limits = RATE_LIMITS
 
     def __init__(self, faults: Faults | None = None, path: str | Path | None = None):
+        if path is None and os.environ.get("PERSONALIZATION_DB"):
+            path = os.environ["PERSONALIZATION_DB"]
         if path is None:
-            path = os.environ.get("PERSONALIZATION_DB") or Path(tempfile.mkdtemp(prefix="segue-personalization-"))
-            path = Path(path) / "personalization.sqlite3" if Path(path).is_dir() else path
+            folder = tempfile.mkdtemp(prefix="segue-personalization-")
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)  # gone with the emulator
+            path = Path(folder) / "personalization.sqlite3"
         self.store = ProfileStore(path)
         super().__init__(faults)
 

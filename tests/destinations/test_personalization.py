@@ -145,7 +145,9 @@ def test_every_identifier_type_gets_the_same_answer(site, tmp_path):
         "products": [{"product_id": "P1", "name": "Mug", "price": 9.5}],
     }
     bob = get(site, "customer_id", "C002").json()["profile"]
-    assert set(bob) == set(profile) - {"loyalty"} and bob["next_action"] is None and bob["segments"] == []
+    assert set(bob) == set(profile) and set(bob["identifiers"]) == set(profile["identifiers"]), "one shape for all"
+    assert bob["loyalty"] == {"tier": None, "points": None} and bob["next_action"] is None and bob["segments"] == []
+    assert bob["identifiers"]["phone"] == []
 
 
 class Served:
