@@ -192,9 +192,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its children (uvicorn's workers), from Linux /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def free_port() -> int:
@@ -212,7 +219,9 @@ def machine() -> str:
     )
 
 
-def run(profiles: int, rate: float, seconds: float, connections: int, results: Path | None, seed: int = 7) -> dict:
+def run(
+    profiles: int, rate: float, seconds: float, connections: int, results: Path | None, seed: int = 7, workers: int = 1
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="segue-bench-personalization-") as tmp:
         store = Path(tmp) / "personalization.sqlite3"
         build_seconds = build_store(store, profiles)
@@ -230,6 +239,8 @@ def run(profiles: int, rate: float, seconds: float, connections: int, results: P
                 str(port),
                 "--db",
                 str(store),
+                "--workers",
+                str(workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -263,6 +274,7 @@ def run(profiles: int, rate: float, seconds: float, connections: int, results: P
         "rate": rate,
         "seconds": seconds,
         "connections": connections,
+        "workers": workers,
         "requests": outcome["requests"],
         "achieved_rate": outcome["requests"] / outcome["elapsed"],
         "p50_ms": percentile(lat, 0.50),
@@ -304,8 +316,8 @@ def report(s: dict, results: Path | None) -> None:
         return
     row = (
         f"| {datetime.now(UTC):%Y-%m-%d} | personalization API | {s['profiles']:,} profiles, {s['rate']:.0f} req/s "
-        f"for {s['seconds']:.0f} s, {s['connections']} connections | p50 {s['p50_ms']:.2f} ms, "
-        f"p90 {s['p90_ms']:.2f} ms, "
+        f"for {s['seconds']:.0f} s, {s['connections']} connections, {s['workers']} worker(s) | "
+        f"p50 {s['p50_ms']:.2f} ms, p90 {s['p90_ms']:.2f} ms, "
         f"p99 {s['p99_ms']:.2f} ms, max {s['max_ms']:.1f} ms (from intended start, open loop; service p99 "
         f"{s['service_p99_ms']:.2f} ms), {s['achieved_rate']:.0f} req/s reached, {s['wrong_count']} wrong, server CPU "
         f"{s['cpu_ms_per_request']:.2f} ms/request; goal p99 "
@@ -356,11 +368,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the service")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.md", help="'-' to not append")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON too")
     args = parser.parse_args()
     results = None if str(args.results) == "-" else args.results
-    summary = run(args.profiles, args.rate, args.seconds, args.connections, results)
+    summary = run(args.profiles, args.rate, args.seconds, args.connections, results, workers=args.workers)
     if args.json:
         print(json.dumps(summary))
     if summary["wrong_count"]:
