@@ -18,7 +18,7 @@ def test_the_personalization_bench_runs_and_every_answer_is_right(tmp_path, caps
     assert summary["requests"] == 150 and summary["achieved_rate"] > 50
     assert 0 < summary["p50_ms"] <= summary["p99_ms"] <= summary["max_ms"]
     assert summary["cpu_ms_per_request"] > 0
-    bench.run(profiles=50, rate=50, seconds=0.5, connections=2, results=results)
+    bench.append_row(results, "| 2099-01-01 | personalization API | the next row |\n")
     text = results.read_text()
     assert text.count(bench.SECTION) == 1, "one section, created once"
     rows = [line for line in text.splitlines() if line.startswith("| 20")]
