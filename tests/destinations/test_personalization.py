@@ -271,5 +271,30 @@ def test_the_full_build_serves_every_customer_by_each_of_their_identifiers(built
         warehouse,
         "select count(*) from syncs.sync_personalization__profiles where next_action_id is not null",
     )[0][0]
-    served_actions = sum(1 for d in store.documents() if d.get("next_action"))
-    assert served_actions == with_action
+    served = {d["next_action"]["action_id"]: d["next_action"] for d in store.documents() if d["next_action"]}
+    assert len(served) == with_action
+    # each shown step's products: those of the step's payload in stock online at AS_OF, in the payload's order
+    in_stock = {
+        p
+        for (p,) in query(
+            warehouse,
+            """select product_id from (
+                   select product_id, is_in_stock,
+                          row_number() over (partition by product_id order by recorded_at desc) as n
+                   from staging.stg_catalog__inventory where is_online and recorded_at <= ?) as latest
+               join staging.stg_catalog__products using (product_id)
+               where n = 1 and is_in_stock and coalesce(is_active, true)""",
+            [AS_OF],
+        )
+    }
+    payloads = dict(
+        query(
+            warehouse,
+            "select action_id, payload_product_ids from marts.journey_actions "
+            "where channel = 'onsite' and decision = 'send'",
+        )
+    )
+    for action_id, action in served.items():
+        expected = [p for p in (payloads[action_id] or "").split(",") if p in in_stock]
+        assert [p["product_id"] for p in action["products"]] == expected, action_id
+    assert any(action["products"] for action in served.values()), "no shown step has a product in stock"
