@@ -151,9 +151,11 @@ class Emulator:
 def build_app(faults: dict[str, Faults] | None = None) -> Starlette:
     """Every emulator under its prefix (today: /klaviyo; /braze, /twilio, /attentive, /webhook join here)."""
     from destinations.klaviyo.emulator import KlaviyoEmulator
+    from destinations.personalization.emulator import PersonalizationEmulator
 
     faults = faults or {}
     emulators: list[Emulator] = [KlaviyoEmulator(faults.get("klaviyo"))]
+    emulators.append(PersonalizationEmulator(faults.get("personalization")))
 
     async def index(request: Request) -> Response:
         return JSONResponse({"emulators": [e.prefix for e in emulators]})

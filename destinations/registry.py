@@ -17,7 +17,11 @@ def destination_class(type_name: str):
         from destinations.klaviyo.destination import KlaviyoDestination
 
         return KlaviyoDestination
-    raise ConfigError(f"unknown destination type {type_name!r} (supported: klaviyo)")
+    if type_name == "personalization":
+        from destinations.personalization.destination import PersonalizationDestination
+
+        return PersonalizationDestination
+    raise ConfigError(f"unknown destination type {type_name!r} (supported: klaviyo, personalization)")
 
 
 def make_destination(instance: DestinationInstance, settings, counter: dict[str, int]):

@@ -230,10 +230,11 @@ def explain_command(
 
 
 from orchestration.syncs_cli import app as syncs_app  # noqa: E402
-from orchestration.syncs_cli import emulators_command  # noqa: E402
+from orchestration.syncs_cli import emulators_command, personalization_app  # noqa: E402
 
 app.add_typer(syncs_app, name="syncs")
 app.command("emulators")(emulators_command)
+app.add_typer(personalization_app, name="personalization")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`

@@ -23,6 +23,29 @@ class WarehouseSummary:
 SUMMARY_SCHEMAS = ("staging", "marts", "segue")
 
 
+@dataclass
+class DestinationTotal:
+    rows: int = 0  # records confirmed by upsert and mirror syncs (profiles, list members, documents)
+    messages: int = 0  # journey actions delivered by actions syncs
+    rejected: int = 0
+    failed: int = 0  # failed plus outcome unknown
+
+
+def destination_totals(sync_runs) -> dict[str, DestinationTotal]:
+    """Per destination, from segue.sync_runs rows (sync_name, destination, mode, status, planned, succeeded,
+    rejected, failed, unknown, ...): every destination that ran, in the order first seen."""
+    totals: dict[str, DestinationTotal] = {}
+    for _name, dest, mode, _status, _planned, ok, rejected, failed, unknown, *_rest in sync_runs:
+        total = totals.setdefault(dest, DestinationTotal())
+        if mode == "actions":
+            total.messages += ok or 0
+        else:
+            total.rows += ok or 0
+        total.rejected += rejected or 0
+        total.failed += (failed or 0) + (unknown or 0)
+    return totals
+
+
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         con.execute(

@@ -169,6 +169,41 @@ def emulators_command(
     uvicorn.run(build_app(), host=host, port=port, log_level="warning")
 
 
+personalization_app = typer.Typer(help="The personalization API (on-site profiles).", no_args_is_help=True)
+
+
+@personalization_app.command("serve")
+def personalization_serve_command(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8700,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite store (overrides PERSONALIZATION_DB)")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve GET /v1/profiles/{identifier_type}/{identifier_value} (and the sync's write API) until stopped."""
+    import os
+
+    import uvicorn
+
+    from destinations.personalization.service import store_path
+
+    read_key = os.environ.get("PERSONALIZATION_READ_KEY", "").strip()
+    if not read_key:
+        _fail("set PERSONALIZATION_READ_KEY: the key the website sends in the X-Api-Key header")
+    if db:
+        os.environ["PERSONALIZATION_DB"] = db
+    writes = "on (PERSONALIZATION_API_KEY)" if os.environ.get("PERSONALIZATION_API_KEY", "").strip() else "off"
+    console.print(f"personalization API on http://{host}:{port}, store {store_path()}, write API {writes}")
+    uvicorn.run(
+        "destinations.personalization.service:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
 def print_sync_summary(out: Console, warehouse: str, run_id: str, dry_run: bool) -> None:
     """Rows per destination for the syncs of Dagster run `run_id` (read from segue.sync_runs)."""
     import duckdb
@@ -200,17 +235,19 @@ def print_sync_summary(out: Console, warehouse: str, run_id: str, dry_run: bool)
         table.add_column(column, no_wrap=True)
     for column in ("planned", "synced", "rejected", "failed"):
         table.add_column(column, justify="right")
-    totals: dict[str, list[int]] = {}
+    from orchestration.summary import destination_totals
+
     for name, dest, mode, status, planned, ok, rejected, failed, unknown, _unchanged, _waiting, _why in rows:
         short = name.split("__", 1)[-1]
         table.add_row(
             f"{dest}/{short}", mode, status, f"{planned:,}", f"{ok:,}", f"{rejected:,}", f"{failed + unknown:,}"
         )
-        total = totals.setdefault(dest, [0, 0, 0])
-        total[0], total[1], total[2] = total[0] + ok, total[1] + rejected, total[2] + failed + unknown
     out.print(table)
-    for dest, (ok, rejected, failed) in totals.items():
-        out.print(f"rows synced to {dest}: {ok:,} ({rejected:,} rejected, {failed:,} failed)")
+    for dest, total in destination_totals(rows).items():
+        out.print(
+            f"rows synced to {dest}: {total.rows:,}, messages {total.messages:,} "
+            f"({total.rejected:,} rejected, {total.failed:,} failed)"
+        )
     for name, *_rest, why in rows:
         if why:
             out.print(f"  {name}: {why}")

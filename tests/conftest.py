@@ -94,13 +94,18 @@ def _build(small_retailer: Path, folder: Path, dagster_home: Path):
 
     warehouse = copy_warehouse(small_retailer, folder, "built name.duckdb")
     names = ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN", "KLAVIYO_BASE_URL", "KLAVIYO_API_KEY")
+    names += ("PERSONALIZATION_BASE_URL", "PERSONALIZATION_API_KEY", "PERSONALIZATION_DB")
     saved = {k: os.environ.get(k) for k in names}
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
         # The syncs deliver to the local destination emulators (CONTRACT §5) for the run.
+        # The personalization store stays beside the warehouse: personalization_store(built_retailer).
+        os.environ["PERSONALIZATION_DB"] = str(personalization_store((warehouse, None)))
         with EmulatorServer() as emulators:
             os.environ["KLAVIYO_BASE_URL"] = f"{emulators.url}/klaviyo"
             os.environ["KLAVIYO_API_KEY"] = "pk_test_emulator"
+            os.environ["PERSONALIZATION_BASE_URL"] = f"{emulators.url}/personalization"
+            os.environ["PERSONALIZATION_API_KEY"] = "personalization-test-key"
             runner.apply_settings(str(warehouse), AS_OF.isoformat())
             outcome = runner.run()
     finally:
@@ -110,3 +115,8 @@ def _build(small_retailer: Path, folder: Path, dagster_home: Path):
             else:
                 os.environ[key] = value
     return warehouse, outcome
+
+
+def personalization_store(built) -> Path:
+    """The SQLite file the personalization emulator wrote during `built_retailer`'s run."""
+    return Path(built[0]).parent / "personalization.sqlite3"

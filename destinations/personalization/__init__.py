@@ -1,0 +1,1 @@
+"""The personalization API: an on-site profile store, its HTTP service and its destination."""
