@@ -175,7 +175,8 @@ def _batches(dest, op: Op, records: list[Record], max_rows: int, max_bytes: int)
         yield batch
 
 
-def _check_relation(con, spec: SyncSpec) -> None:
+def _check_relation(con, spec: SyncSpec) -> int:
+    """Refuse a missing relation, missing columns, or null/duplicate keys; returns the model's row count."""
     schema, _, table = spec.relation.rpartition(".")
     rows = con.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
@@ -187,12 +188,17 @@ def _check_relation(con, spec: SyncSpec) -> None:
     missing = [c for c in spec.required_columns() if c not in present]
     if missing:
         raise ConfigError(f"model {spec.name}: columns {missing} are declared but missing from {spec.relation}")
-    dupes = con.execute(plan.render(plan.duplicate_keys_query(spec.relation, spec.primary_key))).fetchall()
-    if dupes:
+    # One aggregate pass answers "any null or duplicate key?"; the query naming them runs only when one exists.
+    total, non_null, distinct = con.execute(
+        plan.render(plan.key_stats_query(spec.relation, spec.primary_key))
+    ).fetchall()[0]
+    if total != non_null or non_null != distinct:
+        dupes = con.execute(plan.render(plan.duplicate_keys_query(spec.relation, spec.primary_key))).fetchall()
         shown = ", ".join(f"{k!r} x{n}" for k, n in dupes)
         raise ConfigError(
             f"model {spec.name}: primary_key {spec.primary_key} must be unique and not null; found {shown}"
         )
+    return total
 
 
 def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
@@ -213,23 +219,31 @@ def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
 
 # Plan rows that need nothing done; counted, not kept in the plan table.
 IDLE_OPS = ("unchanged", "done")
+# Plan rows for keys the model no longer holds (they come from the snapshot, not the model).
+SNAPSHOT_ONLY_OPS = ("remove", "departed")
 
 
 def compute_plan(con, spec: SyncSpec, as_of: datetime, dedupes: bool) -> dict[str, int]:
     """Count the plan's rows per op and keep the ones to act on as `segue."<sync>__plan"`.
 
-    The full plan lands in a temporary table (memory, spilling to disk past the
-    connection's memory_limit); only rows to act on are written to the warehouse.
+    Only rows to act on are written (the plan is one pass of SQL inside the
+    warehouse, spilling to disk past the connection's memory_limit); the idle
+    op is counted by difference: every model row gets exactly one op, and only
+    `remove` / `departed` rows come from the snapshot side.
     """
     state.ensure_state(con)
-    _check_relation(con, spec)
-    con.execute(f"create or replace temp table _segue_plan as {plan_query(spec, as_of, dedupes)}")
-    counts = dict(con.execute("select op, count(*) from _segue_plan group by 1").fetchall())
+    source_rows = _check_relation(con, spec)
     idle = ", ".join(f"'{op}'" for op in IDLE_OPS)
+    table = state.plan_table(spec.name)
     con.execute(
-        f"create or replace table {state.plan_table(spec.name)} as select * from _segue_plan where op not in ({idle})"
+        f"create or replace table {table} as "
+        f"select * from ({plan_query(spec, as_of, dedupes)}) as plan where op not in ({idle})"
     )
-    con.execute("drop table _segue_plan")
+    counts = dict(con.execute(f"select op, count(*) from {table} group by 1").fetchall())
+    from_model = sum(n for op, n in counts.items() if op not in SNAPSHOT_ONLY_OPS)
+    idle_count = source_rows - from_model
+    if idle_count:
+        counts["done" if spec.mode == "actions" else "unchanged"] = idle_count
     return counts
 
 
