@@ -17,6 +17,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -411,8 +412,9 @@ def _deliver(d: _Delivery, result: SyncResult) -> None:
         _deliver_op(d, result, Op.UPSERT, ["add", "change"])
 
 
-def _pool_size(d: _Delivery) -> int:
-    size = d.dest.capabilities.max_concurrency
+def _pool_size(d: _Delivery, op: Op) -> int:
+    caps = d.dest.capabilities
+    size = caps.max_concurrency_by_op.get(op, caps.max_concurrency)
     return max(1, min(size, d.settings.max_concurrency or size))
 
 
@@ -425,15 +427,25 @@ def _limits(d: _Delivery, op: Op) -> tuple[int, int]:
 
 
 def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> None:
+    """Keep every worker busy across Arrow batches: at most 2 x pool size batches in flight (memory stays
+    bounded), outcomes applied in submission order from this thread (the only one writing to DuckDB)."""
     max_rows, max_bytes = _limits(d, op)
-    with ThreadPoolExecutor(max_workers=_pool_size(d), thread_name_prefix=f"sync-{op}") as pool:
+    size = _pool_size(d, op)
+    in_flight: deque = deque()
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"sync-{op}") as pool:
         for rows in _stream(d, ops):
-            records = _records(d.spec, rows)
-            batches = list(_batches(d.dest, op, records, max_rows, max_bytes))
-            futures = [pool.submit(d.attempt, op, batch) for batch in batches]
-            for batch, future in zip(batches, futures, strict=True):
-                outcome, unknown = future.result()
-                _apply(d, result, op, batch, outcome, unknown)
+            for batch in _batches(d.dest, op, _records(d.spec, rows), max_rows, max_bytes):
+                in_flight.append((batch, pool.submit(d.attempt, op, batch)))
+                while len(in_flight) > 2 * size:
+                    _apply_next(d, result, op, in_flight)
+        while in_flight:
+            _apply_next(d, result, op, in_flight)
+
+
+def _apply_next(d: _Delivery, result: SyncResult, op: Op, in_flight: deque) -> None:
+    batch, future = in_flight.popleft()
+    outcome, unknown = future.result()
+    _apply(d, result, op, batch, outcome, unknown)
 
 
 def _apply(d: _Delivery, result: SyncResult, op: Op, batch: list[Record], outcome: BatchOutcome, unknown) -> None:
@@ -487,7 +499,7 @@ def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
             on c.channel = m."{spec.channel_column}" and c.address = m."{spec.address_column}" """
     extra_cols = ', c.address is not null as "__has_consent"'
     max_rows, max_bytes = _limits(d, Op.SEND)
-    with ThreadPoolExecutor(max_workers=_pool_size(d), thread_name_prefix="sync-send") as pool:
+    with ThreadPoolExecutor(max_workers=_pool_size(d, Op.SEND), thread_name_prefix="sync-send") as pool:
         for rows in _stream(d, ["send"], extra_sql, extra_cols):
             address = {r["__key"]: r.get(spec.address_column) for r in rows}
             needs_consent = {
@@ -513,21 +525,52 @@ def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
             keys = [r.key for r in records]
             state.ledger_intent(con, spec.name, dest_name, keys, [address[k] for k in keys], d.now)
             futures = [pool.submit(d.attempt, Op.SEND, batch) for batch in batches]
+            finished = _Finished()
             for batch, future in zip(batches, futures, strict=True):
-                outcome, unknown = future.result()
-                _apply_actions(d, result, batch, outcome, unknown, address)
+                finished.add(batch, *future.result())
+                if finished.due():
+                    _apply_actions(d, result, finished)
+            _apply_actions(d, result, finished)
 
 
-def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, address) -> None:
+class _Finished:
+    """Outcomes of finished action batches, written to the ledger in groups: one statement per status
+    every FLUSH_ROWS actions or FLUSH_SECONDS, not one per action (an action is one request at Klaviyo).
+    A crash before a flush leaves those actions as the ledger's intent said (pending, in flight): the
+    same state as a crash between a request and its answer, resolved the same way on the next run."""
+
+    FLUSH_ROWS, FLUSH_SECONDS = 500, 1.0
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sent, self.confirmed, self.unknown = 0, [], []
+        self.rejected: dict[str, tuple[str, str]] = {}
+        self.failed: dict[str, str] = {}
+        self.since = time.monotonic()
+
+    def add(self, batch: list[Record], outcome: BatchOutcome, unknown: list[str]) -> None:
+        self.sent += len(batch)
+        self.confirmed.extend(_confirmed(batch, outcome, unknown))
+        self.rejected.update(outcome.rejected)
+        self.failed.update(outcome.failed)
+        self.unknown.extend(unknown)
+
+    def due(self) -> bool:
+        return self.sent >= self.FLUSH_ROWS or time.monotonic() - self.since >= self.FLUSH_SECONDS
+
+
+def _apply_actions(d: _Delivery, result, finished: _Finished) -> None:
     spec, con, dest_name, now = d.spec, d.con, d.instance.name, d.now
-    confirmed = _confirmed(batch, outcome, unknown)
-    result.sent += len(batch)
+    confirmed, unknown = finished.confirmed, finished.unknown
+    result.sent += finished.sent
     result.succeeded += len(confirmed)
-    result.rejected += len(outcome.rejected)
-    result.failed += len(outcome.failed)
+    result.rejected += len(finished.rejected)
+    result.failed += len(finished.failed)
     result.unknown += len(unknown)
     state.ledger_outcome(con, spec.name, dest_name, confirmed, "delivered", False, [None] * len(confirmed), now)
-    rejected = list(outcome.rejected)
+    rejected = list(finished.rejected)
     state.ledger_outcome(
         con,
         spec.name,
@@ -535,11 +578,11 @@ def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, 
         rejected,
         "rejected",
         False,
-        [f"{c}: {m}" for c, m in outcome.rejected.values()],
+        [f"{c}: {m}" for c, m in finished.rejected.values()],
         now,
     )
-    failed = list(outcome.failed)
-    state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(outcome.failed.values()), now)
+    failed = list(finished.failed)
+    state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(finished.failed.values()), now)
     if d.dest.capabilities.dedupes_actions:
         # re-sent next run with the same key; the vendor drops the duplicate
         state.ledger_outcome(
@@ -556,6 +599,7 @@ def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, 
             ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown),
             now,
         )
+    finished.reset()
 
 
 def describe_result(result: SyncResult) -> str:
