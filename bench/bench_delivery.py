@@ -2,8 +2,8 @@
 
 For each endpoint Segue delivers through, one sync first drains the vendor's
 allowance (its burst and steady buckets start full, as for an account idle for a
-minute), then a second sync is timed in the steady state, where the documented
-per-minute limit is what binds. Achieved share = requests accepted per second
+minute; and the engine's own buckets with them), then a second sync is timed in
+the steady state, where the documented per-minute limit is what binds. Achieved share = requests accepted per second
 in the timed sync / the steady limit per second. 429s are counted by the
 emulator over both syncs. One process run (the emulator runs in a process of
 its own: bench/klaviyo_harness.py); appends a row to bench/results.md.
@@ -154,7 +154,9 @@ def timed_sync(harness, spec, instance, warehouse: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--drain-events", type=int, default=3_500, help="the steady bucket's capacity: 3,500")
+    # More than the 3,500 of the steady bucket: while a client slower than the 350/s burst drains it, the
+    # bucket refills at 58/s, and the engine's own bucket (95% of the limits) must be empty too.
+    parser.add_argument("--drain-events", type=int, default=6_000, help="events sent first, to use up the allowance")
     parser.add_argument("--events", type=int, default=1_750)
     parser.add_argument("--drain-jobs", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=40)
@@ -214,8 +216,9 @@ def main() -> None:
     )
     print(row)
     if not args.no_results:
-        with open(ROOT / "bench" / "results.md", "a") as handle:
-            handle.write(row + "\n")
+        from results_table import append_rows
+
+        append_rows([row])
 
 
 if __name__ == "__main__":

@@ -269,8 +269,9 @@ def main() -> None:
     for line in lines:
         print(line)
     if not args.no_results:
-        with open(ROOT / "bench" / "results.md", "a") as handle:
-            handle.write("".join(line + "\n" for line in lines))
+        from results_table import append_rows
+
+        append_rows(lines)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def spec():
@@ -152,8 +153,9 @@ def main() -> None:
         f"{'; '.join(parts)} | {machine} |"
     )
     print(row)
-    with open(ROOT / "bench" / "results.md", "a") as handle:
-        handle.write(row + "\n")
+    from results_table import append_rows
+
+    append_rows([row])
 
 
 if __name__ == "__main__":

@@ -394,9 +394,17 @@ def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str =
         cursor.close()
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _records(spec: SyncSpec, rows: list[dict]) -> list[Record]:
+    mapping = list(spec.mapping.items())
     return [
-        Record(key=row["__key"], fields={f: _jsonable(row.get(col)) for f, col in spec.mapping.items()}) for row in rows
+        Record(
+            key=row["__key"],
+            fields={f: v if isinstance(v := row.get(col), _PLAIN) else _jsonable(v) for f, col in mapping},
+        )
+        for row in rows
     ]
 
 
