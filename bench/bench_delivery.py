@@ -1,12 +1,16 @@
 """Delivery rate against the Klaviyo emulator enforcing Klaviyo's documented limits (`rate_limit_scale` 1.0).
 
-For each endpoint Segue delivers through, one sync first drains the vendor's
-allowance (its burst and steady buckets start full, as for an account idle for a
-minute; and the engine's own buckets with them), then a second sync is timed in
-the steady state, where the documented per-minute limit is what binds. Achieved share = requests accepted per second
-in the timed sync / the steady limit per second. 429s are counted by the
-emulator over both syncs. One process run (the emulator runs in a process of
-its own: bench/klaviyo_harness.py); appends a row to bench/results.md.
+For each endpoint Segue delivers through, two syncs run back to back against
+the vendor's allowance, which starts full (as for an account idle for a
+minute): the achieved share is the requests the emulator accepted over the
+two, divided by what Klaviyo's documented limits allow over the same wall time
+from a full allowance, min(burst + burst rate x T, steady + steady rate x T)
+(e.g. 3,500 + 58.3/s x T for Create Event once T passes 11 s). An engine that
+keeps to its own buckets, once they bind, scores their headroom (95%); a
+client too slow to reach the limit scores less. The second sync's own rate is
+reported too. 429s are counted by the emulator over both syncs. One process run
+(the emulator runs in a process of its own: bench/klaviyo_harness.py); adds a
+row to bench/results.md.
 
 - Create Event (`actions` mode, one request per journey action): 3,500/min steady;
 - Bulk Import Profiles (`upsert` mode, one job per batch; `--job-rows` profiles per job,
@@ -139,11 +143,14 @@ def timed_sync(harness, spec, instance, warehouse: Path) -> dict:
     before = harness.state()
     started = time.perf_counter()
     result = run_sync(spec, instance, str(warehouse), datetime(2026, 11, 20, 12))
-    wall = time.perf_counter() - started
+    ended = time.perf_counter()
+    wall = ended - started
     after = harness.state()
     requests = {k: v - before["requests"].get(k, 0) for k, v in after["requests"].items()}
     return {
         "wall_s": wall,
+        "started": started,
+        "ended": ended,
         "deliver_s": result.deliver_seconds,
         "rows": result.succeeded,
         "failed": result.failed + result.rejected + result.unknown,
@@ -152,11 +159,25 @@ def timed_sync(harness, spec, instance, warehouse: Path) -> dict:
     }
 
 
+def allowed(limit, seconds: float) -> float:
+    """Requests the documented limit allows over `seconds` from a full allowance (two buckets, the tighter binds)."""
+    burst = limit.burst_per_second + limit.burst_per_second * seconds
+    steady = limit.steady_per_minute + limit.steady_per_minute / 60 * seconds
+    return min(burst, steady)
+
+
+def share(drain: dict, timed: dict, endpoint: str, limit) -> tuple[int, float, float]:
+    """(requests accepted over both syncs, wall seconds from the first's start to the second's end, share)."""
+    total = drain["requests"].get(endpoint, 0) + timed["requests"].get(endpoint, 0)
+    seconds = timed["ended"] - drain["started"]
+    return total, seconds, total / allowed(limit, seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    # More than the 3,500 of the steady bucket: while a client slower than the 350/s burst drains it, the
-    # bucket refills at 58/s, and the engine's own bucket (95% of the limits) must be empty too.
-    parser.add_argument("--drain-events", type=int, default=6_000, help="events sent first, to use up the allowance")
+    # Enough requests that the engine's own buckets (95% of the limits) bind for most of the run even when the
+    # client starts slower than the 350/s burst: 3,325 + 55.4/s x T.
+    parser.add_argument("--drain-events", type=int, default=8_000, help="events of the first sync")
     parser.add_argument("--events", type=int, default=1_750)
     parser.add_argument("--drain-jobs", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=40)
@@ -182,14 +203,16 @@ def main() -> None:
 
         drain = timed_sync(harness, actions_spec("sync_klaviyo__drain", "syncs.drain_actions"), instance, warehouse)
         timed = timed_sync(harness, actions_spec("sync_klaviyo__timed", "syncs.timed_actions"), instance, warehouse)
-        steady = RATE_LIMITS[CREATE_EVENT].steady_per_minute / 60
+        total, seconds, events_share = share(drain, timed, CREATE_EVENT, RATE_LIMITS[CREATE_EVENT])
         rate = timed["requests"].get(CREATE_EVENT, 0) / timed["deliver_s"]
-        events = {"drain": drain, "timed": timed, "rate": rate, "limit": steady, "share": rate / steady}
+        events = {"drain": drain, "timed": timed, "total": total, "seconds": seconds, "share": events_share}
         print(json.dumps({"create_event": events}, default=str), flush=True)
         parts.append(
-            f"Create Event ({args.events:,} events after {args.drain_events:,} to drain the allowance): "
-            f"{rate:.1f} requests/s of the steady {steady:.1f}/s = **{rate / steady:.0%}**, "
-            f"{drain['throttled'] + timed['throttled']} 429s, {timed['rows']:,} delivered, {timed['failed']} failed"
+            f"Create Event ({args.drain_events:,} + {args.events:,} events, one request each): {total:,} accepted in "
+            f"{seconds:.1f} s where the limits allow {allowed(RATE_LIMITS[CREATE_EVENT], seconds):,.0f} = "
+            f"**{events_share:.0%}** (second sync alone {rate:.1f}/s, steady limit 58.3/s); "
+            f"{drain['throttled'] + timed['throttled']} 429s, {drain['rows'] + timed['rows']:,} delivered, "
+            f"{drain['failed'] + timed['failed']} failed"
         )
 
         drain = timed_sync(
@@ -198,17 +221,17 @@ def main() -> None:
         timed = timed_sync(
             harness, profiles_spec("sync_klaviyo__timedp", "syncs.timed_profiles", args.job_rows), instance, warehouse
         )
-        steady = RATE_LIMITS[BULK_IMPORT].steady_per_minute / 60
-        jobs = timed["requests"].get(BULK_IMPORT, 0)
-        polls = timed["requests"].get(BULK_IMPORT_GET, 0)
-        rate = jobs / timed["deliver_s"]
-        bulk = {"drain": drain, "timed": timed, "rate": rate, "limit": steady, "share": rate / steady}
+        jobs, seconds, jobs_share = share(drain, timed, BULK_IMPORT, RATE_LIMITS[BULK_IMPORT])
+        polls, _, polls_share = share(drain, timed, BULK_IMPORT_GET, RATE_LIMITS[BULK_IMPORT_GET])
+        bulk = {"drain": drain, "timed": timed, "jobs": jobs, "polls": polls, "seconds": seconds}
+        bulk.update(jobs_share=jobs_share, polls_share=polls_share)
         print(json.dumps({"bulk_import": bulk}, default=str), flush=True)
         parts.append(
-            f"Bulk Import Profiles ({args.jobs} jobs of {args.job_rows} after {args.drain_jobs} to drain): "
-            f"{rate * 60:.0f} jobs/min of the steady 150/min = **{rate / steady:.0%}** ({polls} polls on GET job, "
-            f"same 150/min: {polls / jobs:.1f} per job), {drain['throttled'] + timed['throttled']} 429s, "
-            f"{timed['rows']:,} profiles confirmed, {timed['failed']} failed"
+            f"Bulk Import Profiles ({args.drain_jobs} + {args.jobs} jobs of {args.job_rows}): {jobs} jobs and "
+            f"{polls} polls (GET job: its own 10/s, 150/min) in {seconds:.1f} s, where the limits allow "
+            f"{allowed(RATE_LIMITS[BULK_IMPORT], seconds):,.0f} of each: jobs {jobs_share:.0%}, polls "
+            f"**{polls_share:.0%}** (the polls bind: 2 per job); {drain['throttled'] + timed['throttled']} 429s, "
+            f"{drain['rows'] + timed['rows']:,} profiles confirmed, {drain['failed'] + timed['failed']} failed"
         )
     row = (
         f"| {datetime.now(UTC):%Y-%m-%d} | delivery at Klaviyo's limits | emulator rate_limit_scale 1.0 | "
