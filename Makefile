@@ -65,6 +65,9 @@ test: install lint
 
 bench: install
 	$(BIN)/python bench/bench_generate.py --customers 1000000
+	$(BIN)/python bench/bench_sync_plan.py --rows 1000000 --scale 10
+	$(BIN)/python bench/bench_delivery.py
+	$(BIN)/python bench/bench_drt.py --profiles 100000 --drt-rows 1000 --drt-rows-limited 300
 
 dev: install
 	@mkdir -p $(DAGSTER_HOME)

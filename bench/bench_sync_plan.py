@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def spec():
@@ -71,20 +72,37 @@ def prepare(path: str, rows: int) -> None:
 
 
 def measure(path: str) -> dict:
+    import tracemalloc
+
+    import pyarrow as pa
+
     from destinations import engine
 
-    started = time.perf_counter()
+    tracemalloc.start()
+    cpu0, started = time.process_time(), time.perf_counter()
     con = engine.connect(path, engine.EngineSettings())
     counts = engine.compute_plan(con, spec(), datetime(2026, 1, 1), True)
-    plan_seconds = time.perf_counter() - started
+    plan_seconds, plan_cpu = time.perf_counter() - started, time.process_time() - cpu0
+    duckdb_mb = con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0] / 2**20
     delivery = engine._Delivery(spec(), None, None, engine.EngineSettings(), con, None, {})
     streamed, started = 0, time.perf_counter()
     for rows in engine._stream(delivery, ["add", "change"]):
         streamed += len(engine._records(spec(), rows))
     stream_seconds = time.perf_counter() - started
     con.close()
+    _, python_peak = tracemalloc.get_traced_memory()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"plan_s": plan_seconds, "stream_s": stream_seconds, "counts": counts, "streamed": streamed, "rss_mb": peak}
+    return {
+        "plan_s": plan_seconds,
+        "plan_cpu_s": plan_cpu,
+        "stream_s": stream_seconds,
+        "counts": counts,
+        "streamed": streamed,
+        "rss_mb": peak,
+        # Python objects (tracemalloc) plus Arrow buffers: the memory Segue's own code holds
+        "python_mb": (python_peak + pa.default_memory_pool().max_memory()) / 2**20,
+        "duckdb_mb": duckdb_mb,
+    }
 
 
 def run(rows: int) -> dict:
@@ -118,8 +136,9 @@ def main() -> None:
         c = r["counts"]
         parts.append(
             f"{rows:,} rows: plan {r['plan_s']:.1f} s (add {c.get('add', 0):,}, change {c.get('change', 0):,}, "
-            f"departed {c.get('departed', 0):,}), streamed {r['streamed']:,} rows to send in {r['stream_s']:.1f} s, "
-            f"peak RSS {r['rss_mb']:.0f} MB"
+            f"departed {c.get('departed', 0):,}; CPU {r['plan_cpu_s']:.1f} s), streamed {r['streamed']:,} rows to "
+            f"send in {r['stream_s']:.1f} s, Python + Arrow peak {r['python_mb']:.0f} MB, DuckDB buffers after plan "
+            f"{r['duckdb_mb']:.0f} MB, peak RSS {r['rss_mb']:.0f} MB"
         )
     import os
 
@@ -127,13 +146,16 @@ def main() -> None:
         f"{os.cpu_count()} cores, Linux {platform.machine()}, python {platform.python_version()}, "
         f"duckdb {duckdb.__version__}"
     )
+    load = os.getloadavg()[0]
+    machine += f", load average {load:.1f} at the end"
     row = (
         f"| {datetime.now(UTC):%Y-%m-%d} | sync plan | {args.rows:,} rows, 1% changed, x{args.scale} | "
         f"{'; '.join(parts)} | {machine} |"
     )
     print(row)
-    with open(ROOT / "bench" / "results.md", "a") as handle:
-        handle.write(row + "\n")
+    from results_table import append_rows
+
+    append_rows([row])
 
 
 if __name__ == "__main__":

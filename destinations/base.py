@@ -38,6 +38,9 @@ class Capabilities:
     max_batch_bytes: dict[Op, int]
     rate_limits: dict[str, RateLimit]  # endpoint name -> limit
     max_concurrency: int = 4
+    # Per-operation override of max_concurrency: one-request-per-row operations (Klaviyo's Create
+    # Event) need more requests in flight than big batches to reach the vendor's rate limit.
+    max_concurrency_by_op: dict[Op, int] = field(default_factory=dict)
     # True when re-sending an action with the same key cannot deliver it twice
     # (Klaviyo de-duplicates events on unique_id): an outcome lost to a crash
     # or a dropped response is then resolved by re-sending.

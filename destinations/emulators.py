@@ -5,7 +5,7 @@ Every emulator answers, under its prefix, `GET /__emulator__/state`, `POST
 (`error_rate` and `error_status` for requests refused before acting,
 `latency_ms`, `lost_response_rate` for requests that act and then lose their
 answer, `rate_limit_scale` multiplying the vendor's documented limits,
-`retry_after` overriding the Retry-After it sends, `seed`).
+`retry_after` overriding the Retry-After it sends, `seed`, `strict_content_type`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Faults:
     rate_limit_scale: float = 1.0
     retry_after: float | None = None  # None: the vendor's own value
     seed: int | None = None
+    # False: also accept bodies sent as application/json (drt-core sends that; bench/bench_drt.py)
+    strict_content_type: bool = True
 
 
 class LostResponse(Response):

@@ -17,6 +17,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -175,7 +176,8 @@ def _batches(dest, op: Op, records: list[Record], max_rows: int, max_bytes: int)
         yield batch
 
 
-def _check_relation(con, spec: SyncSpec) -> None:
+def _check_relation(con, spec: SyncSpec) -> int:
+    """Refuse a missing relation, missing columns, or null/duplicate keys; returns the model's row count."""
     schema, _, table = spec.relation.rpartition(".")
     rows = con.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
@@ -187,12 +189,17 @@ def _check_relation(con, spec: SyncSpec) -> None:
     missing = [c for c in spec.required_columns() if c not in present]
     if missing:
         raise ConfigError(f"model {spec.name}: columns {missing} are declared but missing from {spec.relation}")
-    dupes = con.execute(plan.render(plan.duplicate_keys_query(spec.relation, spec.primary_key))).fetchall()
-    if dupes:
+    # One aggregate pass answers "any null or duplicate key?"; the query naming them runs only when one exists.
+    total, non_null, distinct = con.execute(
+        plan.render(plan.key_stats_query(spec.relation, spec.primary_key))
+    ).fetchall()[0]
+    if total != non_null or non_null != distinct:
+        dupes = con.execute(plan.render(plan.duplicate_keys_query(spec.relation, spec.primary_key))).fetchall()
         shown = ", ".join(f"{k!r} x{n}" for k, n in dupes)
         raise ConfigError(
             f"model {spec.name}: primary_key {spec.primary_key} must be unique and not null; found {shown}"
         )
+    return total
 
 
 def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
@@ -213,23 +220,31 @@ def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
 
 # Plan rows that need nothing done; counted, not kept in the plan table.
 IDLE_OPS = ("unchanged", "done")
+# Plan rows for keys the model no longer holds (they come from the snapshot, not the model).
+SNAPSHOT_ONLY_OPS = ("remove", "departed")
 
 
 def compute_plan(con, spec: SyncSpec, as_of: datetime, dedupes: bool) -> dict[str, int]:
     """Count the plan's rows per op and keep the ones to act on as `segue."<sync>__plan"`.
 
-    The full plan lands in a temporary table (memory, spilling to disk past the
-    connection's memory_limit); only rows to act on are written to the warehouse.
+    Only rows to act on are written (the plan is one pass of SQL inside the
+    warehouse, spilling to disk past the connection's memory_limit); the idle
+    op is counted by difference: every model row gets exactly one op, and only
+    `remove` / `departed` rows come from the snapshot side.
     """
     state.ensure_state(con)
-    _check_relation(con, spec)
-    con.execute(f"create or replace temp table _segue_plan as {plan_query(spec, as_of, dedupes)}")
-    counts = dict(con.execute("select op, count(*) from _segue_plan group by 1").fetchall())
+    source_rows = _check_relation(con, spec)
     idle = ", ".join(f"'{op}'" for op in IDLE_OPS)
+    table = state.plan_table(spec.name)
     con.execute(
-        f"create or replace table {state.plan_table(spec.name)} as select * from _segue_plan where op not in ({idle})"
+        f"create or replace table {table} as "
+        f"select * from ({plan_query(spec, as_of, dedupes)}) as plan where op not in ({idle})"
     )
-    con.execute("drop table _segue_plan")
+    counts = dict(con.execute(f"select op, count(*) from {table} group by 1").fetchall())
+    from_model = sum(n for op, n in counts.items() if op not in SNAPSHOT_ONLY_OPS)
+    idle_count = source_rows - from_model
+    if idle_count:
+        counts["done" if spec.mode == "actions" else "unchanged"] = idle_count
     return counts
 
 
@@ -379,9 +394,17 @@ def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str =
         cursor.close()
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _records(spec: SyncSpec, rows: list[dict]) -> list[Record]:
+    mapping = list(spec.mapping.items())
     return [
-        Record(key=row["__key"], fields={f: _jsonable(row.get(col)) for f, col in spec.mapping.items()}) for row in rows
+        Record(
+            key=row["__key"],
+            fields={f: v if isinstance(v := row.get(col), _PLAIN) else _jsonable(v) for f, col in mapping},
+        )
+        for row in rows
     ]
 
 
@@ -397,8 +420,9 @@ def _deliver(d: _Delivery, result: SyncResult) -> None:
         _deliver_op(d, result, Op.UPSERT, ["add", "change"])
 
 
-def _pool_size(d: _Delivery) -> int:
-    size = d.dest.capabilities.max_concurrency
+def _pool_size(d: _Delivery, op: Op) -> int:
+    caps = d.dest.capabilities
+    size = caps.max_concurrency_by_op.get(op, caps.max_concurrency)
     return max(1, min(size, d.settings.max_concurrency or size))
 
 
@@ -411,15 +435,25 @@ def _limits(d: _Delivery, op: Op) -> tuple[int, int]:
 
 
 def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> None:
+    """Keep every worker busy across Arrow batches: at most 2 x pool size batches in flight (memory stays
+    bounded), outcomes applied in submission order from this thread (the only one writing to DuckDB)."""
     max_rows, max_bytes = _limits(d, op)
-    with ThreadPoolExecutor(max_workers=_pool_size(d), thread_name_prefix=f"sync-{op}") as pool:
+    size = _pool_size(d, op)
+    in_flight: deque = deque()
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"sync-{op}") as pool:
         for rows in _stream(d, ops):
-            records = _records(d.spec, rows)
-            batches = list(_batches(d.dest, op, records, max_rows, max_bytes))
-            futures = [pool.submit(d.attempt, op, batch) for batch in batches]
-            for batch, future in zip(batches, futures, strict=True):
-                outcome, unknown = future.result()
-                _apply(d, result, op, batch, outcome, unknown)
+            for batch in _batches(d.dest, op, _records(d.spec, rows), max_rows, max_bytes):
+                in_flight.append((batch, pool.submit(d.attempt, op, batch)))
+                while len(in_flight) > 2 * size:
+                    _apply_next(d, result, op, in_flight)
+        while in_flight:
+            _apply_next(d, result, op, in_flight)
+
+
+def _apply_next(d: _Delivery, result: SyncResult, op: Op, in_flight: deque) -> None:
+    batch, future = in_flight.popleft()
+    outcome, unknown = future.result()
+    _apply(d, result, op, batch, outcome, unknown)
 
 
 def _apply(d: _Delivery, result: SyncResult, op: Op, batch: list[Record], outcome: BatchOutcome, unknown) -> None:
@@ -473,7 +507,7 @@ def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
             on c.channel = m."{spec.channel_column}" and c.address = m."{spec.address_column}" """
     extra_cols = ', c.address is not null as "__has_consent"'
     max_rows, max_bytes = _limits(d, Op.SEND)
-    with ThreadPoolExecutor(max_workers=_pool_size(d), thread_name_prefix="sync-send") as pool:
+    with ThreadPoolExecutor(max_workers=_pool_size(d, Op.SEND), thread_name_prefix="sync-send") as pool:
         for rows in _stream(d, ["send"], extra_sql, extra_cols):
             address = {r["__key"]: r.get(spec.address_column) for r in rows}
             needs_consent = {
@@ -499,21 +533,52 @@ def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
             keys = [r.key for r in records]
             state.ledger_intent(con, spec.name, dest_name, keys, [address[k] for k in keys], d.now)
             futures = [pool.submit(d.attempt, Op.SEND, batch) for batch in batches]
+            finished = _Finished()
             for batch, future in zip(batches, futures, strict=True):
-                outcome, unknown = future.result()
-                _apply_actions(d, result, batch, outcome, unknown, address)
+                finished.add(batch, *future.result())
+                if finished.due():
+                    _apply_actions(d, result, finished)
+            _apply_actions(d, result, finished)
 
 
-def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, address) -> None:
+class _Finished:
+    """Outcomes of finished action batches, written to the ledger in groups: one statement per status
+    every FLUSH_ROWS actions or FLUSH_SECONDS, not one per action (an action is one request at Klaviyo).
+    A crash before a flush leaves those actions as the ledger's intent said (pending, in flight): the
+    same state as a crash between a request and its answer, resolved the same way on the next run."""
+
+    FLUSH_ROWS, FLUSH_SECONDS = 500, 1.0
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sent, self.confirmed, self.unknown = 0, [], []
+        self.rejected: dict[str, tuple[str, str]] = {}
+        self.failed: dict[str, str] = {}
+        self.since = time.monotonic()
+
+    def add(self, batch: list[Record], outcome: BatchOutcome, unknown: list[str]) -> None:
+        self.sent += len(batch)
+        self.confirmed.extend(_confirmed(batch, outcome, unknown))
+        self.rejected.update(outcome.rejected)
+        self.failed.update(outcome.failed)
+        self.unknown.extend(unknown)
+
+    def due(self) -> bool:
+        return self.sent >= self.FLUSH_ROWS or time.monotonic() - self.since >= self.FLUSH_SECONDS
+
+
+def _apply_actions(d: _Delivery, result, finished: _Finished) -> None:
     spec, con, dest_name, now = d.spec, d.con, d.instance.name, d.now
-    confirmed = _confirmed(batch, outcome, unknown)
-    result.sent += len(batch)
+    confirmed, unknown = finished.confirmed, finished.unknown
+    result.sent += finished.sent
     result.succeeded += len(confirmed)
-    result.rejected += len(outcome.rejected)
-    result.failed += len(outcome.failed)
+    result.rejected += len(finished.rejected)
+    result.failed += len(finished.failed)
     result.unknown += len(unknown)
     state.ledger_outcome(con, spec.name, dest_name, confirmed, "delivered", False, [None] * len(confirmed), now)
-    rejected = list(outcome.rejected)
+    rejected = list(finished.rejected)
     state.ledger_outcome(
         con,
         spec.name,
@@ -521,11 +586,11 @@ def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, 
         rejected,
         "rejected",
         False,
-        [f"{c}: {m}" for c, m in outcome.rejected.values()],
+        [f"{c}: {m}" for c, m in finished.rejected.values()],
         now,
     )
-    failed = list(outcome.failed)
-    state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(outcome.failed.values()), now)
+    failed = list(finished.failed)
+    state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(finished.failed.values()), now)
     if d.dest.capabilities.dedupes_actions:
         # re-sent next run with the same key; the vendor drops the duplicate
         state.ledger_outcome(
@@ -542,6 +607,7 @@ def _apply_actions(d: _Delivery, result, batch, outcome: BatchOutcome, unknown, 
             ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown),
             now,
         )
+    finished.reset()
 
 
 def describe_result(result: SyncResult) -> str:

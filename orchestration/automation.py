@@ -8,6 +8,8 @@ schedule whose groups are not in the graph yet is not defined.
 - `segue_hourly_schedule` (minute 5 of every hour, UTC): groups journeys and syncs, with
   what they read except the nightly groups;
 - `segue_nightly_schedule` (02:00 UTC): groups identity, profiles, segments and what they read;
+- one `<sync model>_schedule` per sync whose `meta.sync.schedule` declares a cron (UTC): job
+  `<sync model>` runs that sync with what it reads, except the nightly groups;
 - `raw_arrivals_sensor` (polls every 5 minutes): a `segue_build` run when the row counts
   of the `raw` tables changed;
 - `segue_run_failure_alert` (any failed run) and `segue_sync_blocked_alert` (a successful
@@ -85,6 +87,41 @@ def hourly_selection(graph):
 def nightly_selection(graph):
     groups = _groups_present(graph, NIGHTLY_GROUPS)
     return AssetSelection.groups(*groups).upstream() if groups else None
+
+
+SYNC_GROUP = "syncs"
+
+
+def sync_schedule_targets(graph) -> list[tuple[str, str, AssetSelection]]:
+    """(sync model, cron, selection) for every sync asset whose `meta.sync.schedule` is set.
+
+    The selection is the sync and what it reads, walking upstream but stopping at
+    the nightly groups (identity, profiles, segments: their last nightly build
+    counts, as for the hourly schedule) and at source assets: a sync over the
+    profiles re-runs its model and sends; a sync over journey actions also
+    refreshes the journeys and the staging models they read.
+    """
+    nightly = set(_groups_present(graph, NIGHTLY_GROUPS))
+    targets = []
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        metadata = node.metadata or {}
+        cron = str(metadata.get("schedule") or "").strip()
+        model = str(metadata.get("model") or "")
+        if node.group_name != SYNC_GROUP or not cron or not model:
+            continue
+        keys, todo = {key}, [key]
+        while todo:
+            for parent in graph.get(todo.pop()).parent_keys:
+                if parent in keys or not graph.has(parent):
+                    continue
+                upstream = graph.get(parent)
+                if upstream.group_name in nightly or not upstream.is_materializable:
+                    continue
+                keys.add(parent)
+                todo.append(parent)
+        targets.append((model, cron, AssetSelection.assets(*keys)))
+    return targets
 
 
 def raw_table_counts(warehouse: str) -> dict[str, int]:
@@ -209,6 +246,21 @@ def quality_and_automation(base: Definitions) -> Definitions:
                 execution_timezone="UTC",
                 default_status=status,
                 description=f"Refresh {what} ({cron}, UTC).",
+            )
+        )
+    for model, cron, selection in sync_schedule_targets(graph):
+        job = define_asset_job(
+            name=model, selection=selection, description=f"Sync {model} with what it reads (meta.sync.schedule)."
+        )
+        jobs.append(job)
+        schedules.append(
+            ScheduleDefinition(
+                name=f"{model}_schedule",
+                job=job,
+                cron_schedule=cron,
+                execution_timezone="UTC",
+                default_status=status,
+                description=f"Sync {model} ({cron}, UTC, from its meta.sync.schedule).",
             )
         )
     return Definitions(

@@ -83,6 +83,8 @@ class KlaviyoDestination:
         },
         rate_limits=RATE_LIMITS,
         max_concurrency=4,
+        # One event per request at ~0.1-0.2 s each: 4 in flight reach 20-40/s, below the 58/s steady limit.
+        max_concurrency_by_op={Op.SEND: 24},
         dedupes_actions=True,
     )
 
@@ -134,8 +136,8 @@ class KlaviyoDestination:
             "Content-Type": JSON_API,
         }
 
-    def _call(self, endpoint: str, method: str, path: str, body: dict | None = None, params=None):
-        data = json.dumps(body, separators=(",", ":")) if body is not None else None
+    def _call(self, endpoint: str, method: str, path: str, body: dict | str | None = None, params=None):
+        data = body if isinstance(body, str) or body is None else json.dumps(body, separators=(",", ":"))
         return self.transport.request(
             endpoint, method, self.base_url + path, data=data, params=params, headers=self._headers()
         )
@@ -148,9 +150,17 @@ class KlaviyoDestination:
                 _set_path(attributes, field, value)
         return {"type": "profile", "attributes": attributes}
 
+    @classmethod
+    def _profile_json(cls, record: Record) -> str:
+        """The profile's JSON text, encoded once: sizing the batch and building the job body share it."""
+        text = record.__dict__.get("_klaviyo_json")
+        if text is None:
+            text = record.__dict__["_klaviyo_json"] = json.dumps(cls.profile_object(record), separators=(",", ":"))
+        return text
+
     def encoded_size(self, op: Op, record: Record) -> int:
         if op in (Op.UPSERT, Op.ADD):
-            return len(json.dumps(self.profile_object(record), separators=(",", ":")).encode()) + 1
+            return len(self._profile_json(record).encode()) + 1
         return len(str(record.key)) + 64
 
     def import_body(self, records: list[Record], list_id: str | None) -> dict[str, Any]:
@@ -159,6 +169,18 @@ class KlaviyoDestination:
         if list_id:
             data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
         return {"data": data}
+
+    def import_body_text(self, records: list[Record], list_id: str | None) -> str:
+        """`json.dumps(import_body(...))`, byte for byte, from the profiles' cached JSON."""
+        profiles = ",".join(self._profile_json(r) for r in records)
+        relationships = ""
+        if list_id:
+            lists = json.dumps({"lists": {"data": [{"type": "list", "id": list_id}]}}, separators=(",", ":"))
+            relationships = f',"relationships":{lists}'
+        return (
+            '{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":['
+            f"{profiles}]}}}}{relationships}}}}}"
+        )
 
     def event_body(self, spec, record: Record) -> dict[str, Any]:
         metric = spec.object.partition("/")[2]
@@ -192,7 +214,7 @@ class KlaviyoDestination:
         if op in (Op.UPSERT, Op.ADD):
             list_id = spec.object.partition("/")[2] if op is Op.ADD else None
             response = self._call(
-                BULK_IMPORT, "POST", "/api/profile-bulk-import-jobs", self.import_body(records, list_id)
+                BULK_IMPORT, "POST", "/api/profile-bulk-import-jobs", self.import_body_text(records, list_id)
             )
             if response.status_code != 202:
                 code, message = self._errors(response)

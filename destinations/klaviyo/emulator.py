@@ -37,6 +37,9 @@ from destinations.klaviyo.destination import (
 )
 
 LIST_ADD = "POST /api/lists/{id}/relationships/profiles"
+# Single-profile calls Segue does not make; other tools do (drt-core: create, then update on 409).
+CREATE_PROFILE = "POST /api/profiles"
+UPDATE_PROFILE = "PATCH /api/profiles/{id}"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 FILTER = re.compile(r"^(any|equals)\((email|phone_number|external_id|id),(.*)\)$")
@@ -49,7 +52,12 @@ def _id() -> str:
 
 class KlaviyoEmulator(Emulator):
     prefix = "/klaviyo"
-    rate_limits = {**RATE_LIMITS, LIST_ADD: RATE_LIMITS[LIST_REMOVE]}  # noqa: RUF012
+    rate_limits = {  # noqa: RUF012
+        **RATE_LIMITS,
+        LIST_ADD: RATE_LIMITS[LIST_REMOVE],
+        CREATE_PROFILE: RATE_LIMITS[GET_PROFILES],  # the spec: 75/s burst, 750/m steady for all three
+        UPDATE_PROFILE: RATE_LIMITS[GET_PROFILES],
+    }
 
     def __init__(self, faults: Faults | None = None, job_polls_before_complete: int = 1):
         self.job_polls_before_complete = job_polls_before_complete
@@ -91,6 +99,15 @@ class KlaviyoEmulator(Emulator):
                 methods=["GET"],
             ),
             Route("/api/profiles", self._wrap(GET_PROFILES, self.get_profiles), methods=["GET"]),
+            # Klaviyo answers with and without the trailing slash; Starlette would redirect instead.
+            *[
+                Route(path, self._wrap(CREATE_PROFILE, self.create_profile), methods=["POST"])
+                for path in ("/api/profiles", "/api/profiles/")
+            ],
+            *[
+                Route(path, self._wrap(UPDATE_PROFILE, self.update_profile), methods=["PATCH"])
+                for path in ("/api/profiles/{profile_id}", "/api/profiles/{profile_id}/")
+            ],
             Route(
                 "/api/lists/{list_id}/relationships/profiles",
                 self._wrap(None, self.list_members),
@@ -114,7 +131,8 @@ class KlaviyoEmulator(Emulator):
         if not request.headers.get("revision"):
             return self.error(400, "invalid", "The revision header is required.")
         content_type = request.headers.get("content-type", "").split(";")[0]
-        if request.method in ("POST", "PATCH", "DELETE") and body and content_type != JSON_API:
+        accepted = (JSON_API,) if self.faults.strict_content_type else (JSON_API, "application/json")
+        if request.method in ("POST", "PATCH", "DELETE") and body and content_type not in accepted:
             return self.error(415, "unsupported_media_type", f"Content-Type must be {JSON_API}.")
         refused = self.gate(endpoint)
         if refused is not None:
@@ -280,6 +298,55 @@ class KlaviyoEmulator(Emulator):
                     }
                 )
         return JSONResponse({"data": found, "links": {"self": str(request.url)}}, media_type=JSON_API)
+
+    def _lookup(self, attributes: dict[str, Any]) -> str | None:
+        for ident in ("external_id", "email", "phone_number"):
+            value = attributes.get(ident)
+            if value is not None and (ident, str(value)) in self.by_ident:
+                return self.by_ident[(ident, str(value))]
+        return None
+
+    def _profile_resource(self, pid: str) -> dict[str, Any]:
+        return {"type": "profile", "id": pid, "attributes": dict(self.profiles[pid])}
+
+    def create_profile(self, request: Request, document, size: int) -> Response:
+        """Create Profile: 201, or 409 `duplicate_profile` naming the existing id in meta."""
+        try:
+            attributes = document["data"]["attributes"]
+            assert document["data"]["type"] == "profile"
+        except (KeyError, TypeError, AssertionError):
+            return self.error(400, "invalid", "Body must be a profile document.")
+        problem = self._profile_problem(attributes)
+        if problem:
+            return self.error(400, problem[0], problem[1])
+        existing = self._lookup(attributes)
+        if existing is not None:
+            response = self.error(409, "duplicate_profile", "A profile already exists with one of these identifiers.")
+            body = json.loads(response.body)
+            body["errors"][0]["meta"] = {"duplicate_profile_id": existing}
+            return JSONResponse(body, status_code=409, media_type=JSON_API)
+        pid = self._upsert_profile(attributes)
+        return JSONResponse({"data": self._profile_resource(pid)}, status_code=201, media_type=JSON_API)
+
+    def update_profile(self, request: Request, document, size: int) -> Response:
+        pid = request.path_params["profile_id"]
+        if pid not in self.profiles:
+            return self.error(404, "not_found", f"No profile {pid}.")
+        try:
+            attributes = document["data"]["attributes"]
+            assert document["data"]["type"] == "profile" and document["data"]["id"] == pid
+        except (KeyError, TypeError, AssertionError):
+            return self.error(400, "invalid", "Body must be a profile document whose id matches the path.")
+        profile = self.profiles[pid]
+        for key, value in attributes.items():
+            if key in ("properties", "location") and isinstance(value, dict):
+                profile.setdefault(key, {}).update(value)
+            elif value is not None:
+                profile[key] = value
+        for ident in ("external_id", "email", "phone_number"):
+            if profile.get(ident) is not None:
+                self.by_ident[(ident, str(profile[ident]))] = pid
+        return JSONResponse({"data": self._profile_resource(pid)}, media_type=JSON_API)
 
     def list_members(self, request: Request, document, size: int) -> Response:
         list_id = request.path_params["list_id"]

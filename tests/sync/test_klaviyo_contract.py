@@ -87,6 +87,20 @@ def test_batches_respect_the_documented_row_and_byte_limits(klaviyo):
     assert len(batches) > 3  # bytes, not rows, cut these
 
 
+def test_the_job_body_sent_is_the_validated_body_byte_for_byte(klaviyo):
+    destination = KlaviyoDestination(instance(), transport=None)
+    records = [
+        Record("k1", {"external_id": "k1", "email": "a@example.com", "properties.tier": "gold"}),
+        Record("k2", {"external_id": "k2", "first_name": 'Zoë "Q"', "location.city": "Paris", "phone_number": None}),
+    ]
+    for list_id in (None, "L1"):
+        for record in records:
+            destination.encoded_size(Op.UPSERT, record)  # caches the profile's JSON, as the engine's batching does
+        expected = json.dumps(destination.import_body(records, list_id), separators=(",", ":"))
+        assert destination.import_body_text(records, list_id) == expected
+        validate_request("POST", "/api/profile-bulk-import-jobs", json.loads(expected))
+
+
 def test_emulator_enforces_auth_revision_limits_and_deduplication(klaviyo):
     base = klaviyo.base
     good = {"Authorization": "Klaviyo-API-Key k", "revision": REVISION, "Content-Type": "application/vnd.api+json"}

@@ -2,12 +2,15 @@ WITH src AS (
   SELECT
     CAST("action_id" AS TEXT) AS "record_key",
     MD5(
-      COALESCE(
-        CAST(LENGTH(CAST("action_id" AS TEXT)) AS TEXT) || ':' || CAST("action_id" AS TEXT),
-        '-'
-      ) || COALESCE(
-        CAST(LENGTH(CAST("to_address" AS TEXT)) AS TEXT) || ':' || CAST("to_address" AS TEXT),
-        '-'
+      CONCAT(
+        COALESCE(
+          CAST(LENGTH(CAST("action_id" AS TEXT)) AS TEXT) || ':' || CAST("action_id" AS TEXT),
+          '-'
+        ),
+        COALESCE(
+          CAST(LENGTH(CAST("to_address" AS TEXT)) AS TEXT) || ':' || CAST("to_address" AS TEXT),
+          '-'
+        )
       )
     ) AS "row_hash",
     "scheduled_for"

@@ -2,12 +2,15 @@ WITH src AS (
   SELECT
     CAST(`action_id` AS STRING) AS `record_key`,
     MD5(
-      COALESCE(
-        CAST(LENGTH(CAST(`action_id` AS STRING)) AS STRING) || ':' || CAST(`action_id` AS STRING),
-        '-'
-      ) || COALESCE(
-        CAST(LENGTH(CAST(`to_address` AS STRING)) AS STRING) || ':' || CAST(`to_address` AS STRING),
-        '-'
+      CONCAT(
+        COALESCE(
+          CAST(LENGTH(CAST(`action_id` AS STRING)) AS STRING) || ':' || CAST(`action_id` AS STRING),
+          '-'
+        ),
+        COALESCE(
+          CAST(LENGTH(CAST(`to_address` AS STRING)) AS STRING) || ':' || CAST(`to_address` AS STRING),
+          '-'
+        )
       )
     ) AS `row_hash`,
     `scheduled_for`

@@ -2,7 +2,10 @@ WITH src AS (
   SELECT
     CAST("customer_id" AS TEXT) AS "record_key",
     MD5(
-      COALESCE(CAST(LENGTH(CAST("email" AS TEXT)) AS TEXT) || ':' || CAST("email" AS TEXT), '-') || COALESCE(CAST(LENGTH(CAST("tier" AS TEXT)) AS TEXT) || ':' || CAST("tier" AS TEXT), '-')
+      CONCAT(
+        COALESCE(CAST(LENGTH(CAST("email" AS TEXT)) AS TEXT) || ':' || CAST("email" AS TEXT), '-'),
+        COALESCE(CAST(LENGTH(CAST("tier" AS TEXT)) AS TEXT) || ':' || CAST("tier" AS TEXT), '-')
+      )
     ) AS "row_hash"
   FROM "syncs"."sync_klaviyo__vip"
 ), snap AS (

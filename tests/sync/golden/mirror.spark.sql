@@ -2,12 +2,15 @@ WITH src AS (
   SELECT
     CAST(`customer_id` AS STRING) AS `record_key`,
     MD5(
-      COALESCE(
-        CAST(LENGTH(CAST(`email` AS STRING)) AS STRING) || ':' || CAST(`email` AS STRING),
-        '-'
-      ) || COALESCE(
-        CAST(LENGTH(CAST(`tier` AS STRING)) AS STRING) || ':' || CAST(`tier` AS STRING),
-        '-'
+      CONCAT(
+        COALESCE(
+          CAST(LENGTH(CAST(`email` AS STRING)) AS STRING) || ':' || CAST(`email` AS STRING),
+          '-'
+        ),
+        COALESCE(
+          CAST(LENGTH(CAST(`tier` AS STRING)) AS STRING) || ':' || CAST(`tier` AS STRING),
+          '-'
+        )
       )
     ) AS `row_hash`
   FROM `syncs`.`sync_klaviyo__vip`

@@ -2,10 +2,14 @@ WITH src AS (
   SELECT
     CAST("customer_id" AS TEXT) AS "record_key",
     MD5(
-      COALESCE(CAST(LENGTH(CAST("email" AS TEXT)) AS TEXT) || ':' || CAST("email" AS TEXT), '-') || COALESCE(
-        CAST(LENGTH(CAST("first_name" AS TEXT)) AS TEXT) || ':' || CAST("first_name" AS TEXT),
-        '-'
-      ) || COALESCE(CAST(LENGTH(CAST("phone" AS TEXT)) AS TEXT) || ':' || CAST("phone" AS TEXT), '-')
+      CONCAT(
+        COALESCE(CAST(LENGTH(CAST("email" AS TEXT)) AS TEXT) || ':' || CAST("email" AS TEXT), '-'),
+        COALESCE(
+          CAST(LENGTH(CAST("first_name" AS TEXT)) AS TEXT) || ':' || CAST("first_name" AS TEXT),
+          '-'
+        ),
+        COALESCE(CAST(LENGTH(CAST("phone" AS TEXT)) AS TEXT) || ':' || CAST("phone" AS TEXT), '-')
+      )
     ) AS "row_hash"
   FROM "syncs"."sync_klaviyo__customers"
 ), snap AS (

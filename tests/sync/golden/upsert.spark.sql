@@ -2,15 +2,19 @@ WITH src AS (
   SELECT
     CAST(`customer_id` AS STRING) AS `record_key`,
     MD5(
-      COALESCE(
-        CAST(LENGTH(CAST(`email` AS STRING)) AS STRING) || ':' || CAST(`email` AS STRING),
-        '-'
-      ) || COALESCE(
-        CAST(LENGTH(CAST(`first_name` AS STRING)) AS STRING) || ':' || CAST(`first_name` AS STRING),
-        '-'
-      ) || COALESCE(
-        CAST(LENGTH(CAST(`phone` AS STRING)) AS STRING) || ':' || CAST(`phone` AS STRING),
-        '-'
+      CONCAT(
+        COALESCE(
+          CAST(LENGTH(CAST(`email` AS STRING)) AS STRING) || ':' || CAST(`email` AS STRING),
+          '-'
+        ),
+        COALESCE(
+          CAST(LENGTH(CAST(`first_name` AS STRING)) AS STRING) || ':' || CAST(`first_name` AS STRING),
+          '-'
+        ),
+        COALESCE(
+          CAST(LENGTH(CAST(`phone` AS STRING)) AS STRING) || ':' || CAST(`phone` AS STRING),
+          '-'
+        )
       )
     ) AS `row_hash`
   FROM `syncs`.`sync_klaviyo__customers`
