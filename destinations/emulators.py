@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -229,3 +230,23 @@ if __name__ == "__main__":  # python -m destinations.emulators --wait URL
         wait_until_serving(sys.argv[2])
     else:
         raise SystemExit("usage: python -m destinations.emulators --wait URL (to serve them: segue emulators)")
+
+
+DEMO_ENV = Path(__file__).resolve().parents[1] / "demo.env"
+
+
+def demo_env(emulators_url: str, path: Path = DEMO_ENV) -> dict[str, str]:
+    """The settings `make demo` exports (demo.env): every destination pointed at the emulators on `emulators_url`.
+
+    Tests use the same file, so a destination added to the demo is configured in the tests too.
+    """
+    env: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ValueError(f"{path}:{number}: expected NAME=value, got {line!r}")
+        env[name.strip()] = value.strip().replace("${SEGUE_EMULATORS}", emulators_url.rstrip("/"))
+    return env

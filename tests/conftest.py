@@ -89,31 +89,23 @@ def built_retailer(small_retailer, tmp_path_factory, worker_id, dagster_home):
 
 
 def _build(small_retailer: Path, folder: Path, dagster_home: Path):
-    from destinations.emulators import EmulatorServer
+    from destinations.emulators import EmulatorServer, demo_env
     from orchestration import runner
 
     warehouse = copy_warehouse(small_retailer, folder, "built name.duckdb")
-    names = ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN", "KLAVIYO_BASE_URL", "KLAVIYO_API_KEY")
-    names += ("PERSONALIZATION_BASE_URL", "PERSONALIZATION_API_KEY", "PERSONALIZATION_DB")
-    saved = {k: os.environ.get(k) for k in names}
+    saved = dict(os.environ)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
-        # The syncs deliver to the local destination emulators (CONTRACT §5) for the run.
+        # The syncs deliver to the local destination emulators (CONTRACT §5), configured as `make demo` does.
         # The personalization store stays beside the warehouse: personalization_store(built_retailer).
         os.environ["PERSONALIZATION_DB"] = str(personalization_store((warehouse, None)))
         with EmulatorServer() as emulators:
-            os.environ["KLAVIYO_BASE_URL"] = f"{emulators.url}/klaviyo"
-            os.environ["KLAVIYO_API_KEY"] = "pk_test_emulator"
-            os.environ["PERSONALIZATION_BASE_URL"] = f"{emulators.url}/personalization"
-            os.environ["PERSONALIZATION_API_KEY"] = "personalization-test-key"
+            os.environ.update(demo_env(emulators.url))
             runner.apply_settings(str(warehouse), AS_OF.isoformat())
             outcome = runner.run()
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ.clear()
+        os.environ.update(saved)
     return warehouse, outcome
 
 
