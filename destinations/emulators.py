@@ -150,10 +150,14 @@ class Emulator:
 
 def build_app(faults: dict[str, Faults] | None = None) -> Starlette:
     """Every emulator under its prefix (today: /klaviyo; /braze, /twilio, /attentive, /webhook join here)."""
+    from destinations.attentive.emulator import AttentiveEmulator
     from destinations.klaviyo.emulator import KlaviyoEmulator
+    from destinations.twilio.emulator import TwilioEmulator
 
     faults = faults or {}
     emulators: list[Emulator] = [KlaviyoEmulator(faults.get("klaviyo"))]
+    emulators.append(TwilioEmulator(faults.get("twilio")))
+    emulators.append(AttentiveEmulator(faults.get("attentive")))
 
     async def index(request: Request) -> Response:
         return JSONResponse({"emulators": [e.prefix for e in emulators]})

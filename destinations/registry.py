@@ -17,7 +17,15 @@ def destination_class(type_name: str):
         from destinations.klaviyo.destination import KlaviyoDestination
 
         return KlaviyoDestination
-    raise ConfigError(f"unknown destination type {type_name!r} (supported: klaviyo)")
+    if type_name == "twilio":
+        from destinations.twilio.destination import TwilioDestination
+
+        return TwilioDestination
+    if type_name == "attentive":
+        from destinations.attentive.destination import AttentiveDestination
+
+        return AttentiveDestination
+    raise ConfigError(f"unknown destination type {type_name!r} (supported: klaviyo, twilio, attentive)")
 
 
 def make_destination(instance: DestinationInstance, settings, counter: dict[str, int]):
