@@ -23,6 +23,7 @@ token's time (1 / limit seconds) across all worker threads, and a 429 is retried
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 import time
@@ -55,6 +56,8 @@ RATE_LIMITS = {
     UNSUBSCRIBE: RateLimit(5, 300),
 }
 SUBSCRIPTION_TYPES = ("MARKETING", "TRANSACTIONAL")
+BATCH = 50  # records per engine batch for the idempotent operations
+RECORD_TRIES = 6  # per record within a batch, on 429 / 503, before the engine retries the batch
 USER_FIELDS = ("phone", "email", "clientUserId")
 JOURNEY_WINDOW = timedelta(hours=12)
 EVENT_TYPE_FORBIDDEN = re.compile(r"[\"'(){}\[\]\\|,]")
@@ -74,8 +77,11 @@ def properties_of(fields: dict[str, Any]) -> dict[str, Any]:
 
 class AttentiveDestination:
     capabilities = Capabilities(
-        max_batch_rows={Op.UPSERT: 1, Op.ADD: 1, Op.REMOVE: 1, Op.SEND: 1},
-        max_batch_bytes={Op.UPSERT: 256 * 1024, Op.ADD: 64 * 1024, Op.REMOVE: 64 * 1024, Op.SEND: 256 * 1024},
+        # One user per request. Upserts and subscription changes are idempotent (subscriptions are
+        # checked first), so the engine hands them over in batches that share one state write and
+        # whose records are retried one by one here; an action goes alone (never sent twice).
+        max_batch_rows={Op.UPSERT: BATCH, Op.ADD: BATCH, Op.REMOVE: BATCH, Op.SEND: 1},
+        max_batch_bytes={Op.UPSERT: 4 * 1024 * 1024, Op.ADD: 1024 * 1024, Op.REMOVE: 1024 * 1024, Op.SEND: 256 * 1024},
         rate_limits=RATE_LIMITS,
         max_concurrency=4,
         dedupes_actions=False,
@@ -193,12 +199,24 @@ class AttentiveDestination:
             body["occurredAt"] = str(record.fields["occurredAt"])
         return body
 
+    def _retrying(self, call):
+        """An idempotent call, retried here on a retriable answer so the rest of its batch is not redone."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                return call()
+            except RetriableError as exc:
+                if attempt + 1 == RECORD_TRIES:
+                    raise
+                time.sleep(max(exc.retry_after or 0.0, random.uniform(0, 0.05 * 2**attempt)))
+        raise AssertionError("unreachable")
+
     def deliver(self, op: Op, spec, records: list[Record]) -> BatchOutcome | PendingJob:
         outcome = BatchOutcome()
         for record in records:
             if op is Op.UPSERT:
                 body = {"properties": properties_of(record.fields), "user": user_of(record.fields)}
-                self._settle(outcome, record, self._call(CUSTOM_ATTRIBUTES, "POST", "/attributes/custom", body))
+                response = self._retrying(lambda b=body: self._call(CUSTOM_ATTRIBUTES, "POST", "/attributes/custom", b))
+                self._settle(outcome, record, response)
             elif op is Op.SEND:
                 stale = self._stale(record)
                 if stale:
@@ -207,7 +225,7 @@ class AttentiveDestination:
                 response = self._call(CUSTOM_EVENTS, "POST", "/events/custom", self.event_body(spec, record))
                 self._settle(outcome, record, response)
             elif op in (Op.ADD, Op.REMOVE):
-                self._subscription(op, spec, record, outcome)
+                self._retrying(lambda r=record: self._subscription(op, spec, r, outcome))
             else:
                 raise ConfigError(f"Attentive does not support {op}")
         return outcome

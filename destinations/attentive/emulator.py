@@ -196,7 +196,7 @@ class AttentiveEmulator(Emulator):
             responses.append(
                 {
                     "subscription": {"type": kind, "channel": "TEXT"},
-                    "subscriptionCreationStatus": "PREVIOUSLY_SUBSCRIBED" if already else "NEWLY_SUBSCRIBED",
+                    "subscriptionCreationStatus": "PREVIOUSLY_CREATED" if already else "NEWLY_CREATED",
                 }
             )
         body = {"user": {k: v for k, v in user.items() if k in ("phone", "email")}, "subscriptionResponses": responses}
