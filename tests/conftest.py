@@ -43,6 +43,19 @@ def copy_warehouse(source: Path, target_dir: Path, name: str = "warehouse.duckdb
     return target
 
 
+# Twilio and Attentive syncs in the full build deliver to their emulators too.
+SMS_ENV = {
+    "TWILIO_BASE_URL": "{url}/twilio",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "twilio-test-token",
+    "TWILIO_SENDER": "MG" + "0" * 32,
+    "TWILIO_STATUS_CALLBACK_URL": "https://status.example.com/twilio",
+    "ATTENTIVE_BASE_URL": "{url}/attentive",
+    "ATTENTIVE_API_KEY": "attentive-test-token",
+    "ATTENTIVE_SIGN_UP_SOURCE_ID": "000000",
+}
+
+
 @pytest.fixture(scope="session")
 def built_retailer(small_retailer, tmp_path_factory, dagster_home):
     """The small retailer after one `segue run` (Dagster in-process): (warehouse path, RunOutcome)."""
@@ -51,6 +64,7 @@ def built_retailer(small_retailer, tmp_path_factory, dagster_home):
 
     warehouse = copy_warehouse(small_retailer, tmp_path_factory.mktemp("built"), "built name.duckdb")
     names = ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN", "KLAVIYO_BASE_URL", "KLAVIYO_API_KEY")
+    names += tuple(SMS_ENV)
     saved = {k: os.environ.get(k) for k in names}
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
@@ -58,6 +72,7 @@ def built_retailer(small_retailer, tmp_path_factory, dagster_home):
         with EmulatorServer() as emulators:
             os.environ["KLAVIYO_BASE_URL"] = f"{emulators.url}/klaviyo"
             os.environ["KLAVIYO_API_KEY"] = "pk_test_emulator"
+            os.environ.update({k: v.format(url=emulators.url) for k, v in SMS_ENV.items()})
             runner.apply_settings(str(warehouse), AS_OF.isoformat())
             outcome = runner.run()
     finally:
