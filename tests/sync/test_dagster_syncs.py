@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from destinations.emulators import EmulatorServer
 from orchestration.cli import app
+from tests.conftest import SMS_ENV
 from tests.sync.conftest import API_KEY, query
 
 
@@ -28,9 +29,16 @@ def test_segue_run_synced_every_customer_with_metadata(built_retailer):
     assert "destinations/klaviyo/customers" in outcome.materialized
     runs = query(
         warehouse,
-        "select sync_name, status, sent, succeeded from segue.sync_runs where dagster_run_id = ? order by 1",
+        "select sync_name, status, sent, succeeded from segue.sync_runs "
+        "where dagster_run_id = ? and destination = 'klaviyo' order by 1",
         [outcome.run_id],
     )
+    others = query(
+        warehouse,
+        "select sync_name, status from segue.sync_runs where dagster_run_id = ? and destination <> 'klaviyo'",
+        [outcome.run_id],
+    )
+    assert {("sync_twilio__journey_sms", "succeeded"), ("sync_attentive__sms_profiles", "succeeded")} <= set(others)
     customers = query(warehouse, "select count(*) from syncs.sync_klaviyo__customers")[0][0]
     assert runs[0] == ("sync_klaviyo__customers", "succeeded", customers, customers)
     assert [r[:2] for r in runs[1:]] == [
@@ -88,6 +96,8 @@ def test_syncs_commands(built_retailer, tmp_path, monkeypatch):
         in invalid.output
     )
     monkeypatch.setenv("KLAVIYO_API_KEY", "k")
+    for key, value in SMS_ENV.items():  # the Twilio and Attentive syncs' credentials
+        monkeypatch.setenv(key, value)
     assert runner.invoke(app, ["syncs", "validate"]).exit_code == 0
     plan = runner.invoke(
         app,

@@ -23,9 +23,9 @@ worded as (
         to_address,
         case journey
             when 'cart_abandonment' then 'your cart is still waiting for you'
-            when 'browse_abandonment' then 'still thinking it over?'
+            when 'browse_abandonment' then 'still thinking it over'
             when 'back_in_stock' then 'good news, it is back in stock'
-            when 'replenishment' then 'time to stock up again?'
+            when 'replenishment' then 'time to stock up again'
             when 'cross_sell' then 'picked for you'
             when 'win_back' then 'we miss you, come back for something new'
             when 'welcome' then 'welcome, glad you are here'
