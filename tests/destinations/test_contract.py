@@ -41,7 +41,9 @@ class Vendor:
         return requests.get(f"{self.base}/__emulator__/state", timeout=5).json()
 
     def faults(self, **settings) -> None:
-        body = {"error_rate": 0.0, "lost_response_rate": 0.0, "latency_ms": 0, "rate_limit_scale": 100.0}
+        # every setting explicit: the emulator server is shared by the session
+        body = {"error_rate": 0.0, "error_status": 503, "lost_response_rate": 0.0, "latency_ms": 0}
+        body.update({"rate_limit_scale": 100.0, "retry_after": None})
         requests.post(f"{self.base}/__emulator__/faults", json={**body, **settings}, timeout=5).raise_for_status()
 
     def held(self, mode: str) -> set[str]:

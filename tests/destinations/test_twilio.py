@@ -35,7 +35,9 @@ class Twilio:
         return requests.get(f"{self.base}/__emulator__/state", timeout=5).json()
 
     def faults(self, **settings) -> None:
-        body = {"error_rate": 0.0, "lost_response_rate": 0.0, "latency_ms": 0, "rate_limit_scale": 100.0, **settings}
+        # every setting explicit: the server is shared by the session and earlier tests change it
+        body = {"error_rate": 0.0, "error_status": 503, "lost_response_rate": 0.0, "latency_ms": 0}
+        body.update({"rate_limit_scale": 100.0, "retry_after": None, "seed": 1, **settings})
         requests.post(f"{self.base}/__emulator__/faults", json=body, timeout=5).raise_for_status()
 
     def reply(self, phone: str, text: str) -> None:
