@@ -162,6 +162,8 @@ class _Delivery:
                     records = [r for r in records if r.key not in known]  # not at the vendor: send again
                     if not records:
                         return settled, undecided
+                    if attempt + 1 < self.settings.max_attempts:
+                        time.sleep(self.backoff(attempt, None))
                     continue
                 if not idempotent:
                     return BatchOutcome(), keys
