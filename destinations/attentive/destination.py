@@ -17,8 +17,10 @@
 
 Rate limits are per endpoint (150 requests/s; subscribe 10/s, unsubscribe 5/s). Attentive
 signals them in `x-ratelimit-limit` / `x-ratelimit-remaining` on every answer (no
-Retry-After): when `remaining` reaches 0 this destination holds that endpoint back for one
-token's time (1 / limit seconds) across all worker threads, and a 429 is retried after it.
+Retry-After): when `remaining` drops below the requests it may have in flight (4), or a 429
+comes, this destination paces that
+endpoint across all worker threads (one request per 1 / limit seconds, each taking the next
+free slot) until a second passes without such a signal.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ RATE_LIMITS = {
 }
 SUBSCRIPTION_TYPES = ("MARKETING", "TRANSACTIONAL")
 BATCH = 50  # records per engine batch for the idempotent operations
+PACE_HEADROOM = 0.8  # pace at 80% of the signalled limit: requests bunch up on the way
 RECORD_TRIES = 6  # per record within a batch, on 429 / 503, before the engine retries the batch
 USER_FIELDS = ("phone", "email", "clientUserId")
 JOURNEY_WINDOW = timedelta(hours=12)
@@ -87,9 +90,12 @@ class AttentiveDestination:
         dedupes_actions=False,
     )
 
-    # (base URL, endpoint) -> monotonic time before which no request goes out (x-ratelimit-remaining: 0)
-    _hold: ClassVar[dict[tuple[str, str], float]] = {}
-    _hold_lock: ClassVar[threading.Lock] = threading.Lock()
+    # Pacing per (base URL, endpoint), shared by the worker threads: after Attentive says
+    # x-ratelimit-remaining below our concurrency (or answers 429), requests go out one per
+    # 1 / (0.8 x limit) seconds, each taking the next free slot, until a second passes without
+    # such a signal.
+    _pace: ClassVar[dict[tuple[str, str], dict[str, float]]] = {}
+    _pace_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, instance, transport):
         self.instance = instance
@@ -141,18 +147,27 @@ class AttentiveDestination:
         return {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
 
     def _wait_for(self, endpoint: str) -> None:
-        with self._hold_lock:
-            until = self._hold.get((self.base_url, endpoint), 0.0)
-        delay = until - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        """Take the next slot if the endpoint is being paced; sleep until it."""
+        with self._pace_lock:
+            pace = self._pace.get((self.base_url, endpoint))
+            now = time.monotonic()
+            if pace is None or now >= pace["until"]:
+                return
+            slot = max(now, pace["next"])
+            pace["next"] = slot + pace["interval"]
+        if slot > now:
+            time.sleep(slot - now)
 
     def _hold_back(self, endpoint: str, limit: float) -> float:
-        delay = 1.0 / max(limit, 1.0)
-        with self._hold_lock:
-            key = (self.base_url, endpoint)
-            self._hold[key] = max(self._hold.get(key, 0.0), time.monotonic() + delay)
-        return delay
+        """Attentive said the endpoint is at its limit: pace it at `limit` per second for the next second."""
+        interval = 1.0 / max(limit * PACE_HEADROOM, 1.0)
+        with self._pace_lock:
+            now = time.monotonic()
+            pace = self._pace.setdefault((self.base_url, endpoint), {"next": now, "until": now, "interval": interval})
+            pace["interval"] = interval
+            pace["until"] = now + 1.0
+            pace["next"] = max(pace["next"], now + interval)
+        return interval
 
     def _documented(self, endpoint: str) -> float:
         return RATE_LIMITS[endpoint].burst_per_second * self.instance.rate_limit_scale
@@ -170,7 +185,8 @@ class AttentiveDestination:
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining is not None:
             try:
-                if float(remaining) <= 0:
+                # fewer left this second than requests we may have in flight: pace before they run out
+                if float(remaining) < self.capabilities.max_concurrency:
                     limit = float(response.headers.get("x-ratelimit-limit") or self._documented(endpoint))
                     self._hold_back(endpoint, limit)
             except ValueError:

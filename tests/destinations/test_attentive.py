@@ -106,7 +106,8 @@ def test_rate_limit_headers_are_honoured_across_workers(attentive, tmp_path):
     assert (result.succeeded, result.failed) == (24, 0)
     assert len(state["lists"]["MARKETING"]) == 24
     assert elapsed >= 1.0, "24 subscribes at 10/s after a burst of 10 take over a second"
-    assert state["throttled_responses"] <= 12, "the sync kept hammering after remaining reached 0"
+    # Measured: 0 throttled answers when the headers are honoured, 31-42 when they are ignored.
+    assert state["throttled_responses"] <= 4, "the sync kept hammering after remaining ran low"
     answer = attentive.post("/events/custom", {"type": "x", "user": {"phone": "+14155550000"}})
     assert answer.headers["x-ratelimit-limit"] == "150" and int(answer.headers["x-ratelimit-remaining"]) >= 0
 
