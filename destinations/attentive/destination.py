@@ -223,7 +223,7 @@ class AttentiveDestination:
             except RetriableError as exc:
                 if attempt + 1 == RECORD_TRIES:
                     raise
-                time.sleep(max(exc.retry_after or 0.0, random.uniform(0, 0.05 * 2**attempt)))
+                time.sleep(max(exc.retry_after or 0.0, random.uniform(0, 0.02 * 2**attempt)))
         raise AssertionError("unreachable")
 
     def deliver(self, op: Op, spec, records: list[Record]) -> BatchOutcome | PendingJob:
