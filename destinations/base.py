@@ -120,5 +120,17 @@ class Destination(Protocol):
         """Outcome of an asynchronous job, or None while it is still running."""
         ...
 
+    # Optional, for vendors that cannot de-duplicate actions but can be asked what they hold:
+    #
+    #   def reconcile(self, spec, records: list[Record], since: datetime | None) -> BatchOutcome | None
+    #
+    # After a send whose answer was lost (OutcomeUnknown), or for actions a crashed run left in
+    # flight, the engine asks the vendor instead of reporting them unknown. `since` is when the
+    # uncertain request was made (None: in an earlier run). The answer: `confirmed` = the vendor
+    # holds the message (delivered), `rejected` = it refused it, `failed` = cannot tell yet (stays
+    # in flight, asked again next run); every other key is known NOT to have reached the vendor and
+    # is safe to send again. None: the vendor cannot tell at all (the keys stay unknown). A vendor
+    # without the method keeps the "unknown, reported, never re-sent" path.
+
 
 DestinationFactory = Callable[..., Destination]

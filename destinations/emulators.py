@@ -153,11 +153,15 @@ class Emulator:
 
 def build_app(faults: dict[str, Faults] | None = None) -> Starlette:
     """Every emulator under its prefix (today: /klaviyo; /braze, /twilio, /attentive, /webhook join here)."""
+    from destinations.attentive.emulator import AttentiveEmulator
     from destinations.klaviyo.emulator import KlaviyoEmulator
     from destinations.personalization.emulator import PersonalizationEmulator
+    from destinations.twilio.emulator import TwilioEmulator
 
     faults = faults or {}
     emulators: list[Emulator] = [KlaviyoEmulator(faults.get("klaviyo"))]
+    emulators.append(TwilioEmulator(faults.get("twilio")))
+    emulators.append(AttentiveEmulator(faults.get("attentive")))
     emulators.append(PersonalizationEmulator(faults.get("personalization")))
 
     async def index(request: Request) -> Response:

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -115,32 +115,65 @@ class _Delivery:
         delay = random.uniform(0, min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt))
         return max(delay, retry_after or 0.0)
 
+    def reconciler(self, op: Op):
+        """The destination's `reconcile` hook for actions, or None (see destinations.base)."""
+        if op is not Op.SEND or self.dest.capabilities.dedupes_actions:
+            return None
+        return getattr(self.dest, "reconcile", None)
+
     def attempt(self, op: Op, records: list[Record]) -> tuple[BatchOutcome, list[str]]:
-        """Deliver one batch with retries. Returns the outcome and keys whose outcome stayed unknown."""
+        """Deliver one batch with retries. Returns the outcome and keys whose outcome stayed unknown.
+
+        A lost answer on a vendor that cannot de-duplicate is resolved by asking it (`reconcile`)
+        where it can be asked: what it holds is delivered, what it does not is sent again here.
+        """
         idempotent = op is not Op.SEND or self.dest.capabilities.dedupes_actions
+        reconcile = self.reconciler(op)
         keys = [r.key for r in records]
+        settled = BatchOutcome()
+        undecided: list[str] = []
         last = "no attempt"
         for attempt in range(self.settings.max_attempts):
+            started = datetime.now(UTC)
             try:
                 result = self.dest.deliver(op, self.spec, records)
                 if isinstance(result, PendingJob):
                     result = self.poll(result)
-                return result, []
+                if not settled.confirmed and not settled.rejected and not undecided:
+                    return result, []
+                return _merge(settled, result, [r.key for r in records]), undecided
             except RetriableError as exc:
                 last = f"{exc.code}: {exc}"
                 if attempt + 1 < self.settings.max_attempts:
                     time.sleep(self.backoff(attempt, exc.retry_after))
             except OutcomeUnknown as exc:
                 last = f"outcome unknown: {exc}"
+                if reconcile is not None:
+                    try:
+                        found = reconcile(self.spec, records, started)
+                    except (RetriableError, OutcomeUnknown) as rexc:
+                        log.warning("reconcile after a lost answer failed: %s", rexc)
+                        found = None
+                    if found is None:  # cannot tell: in flight, asked again next run
+                        return settled, undecided + [r.key for r in records]
+                    settled.confirmed.extend(found.confirmed)
+                    settled.rejected.update(found.rejected)
+                    undecided.extend(found.failed)
+                    known = set(found.confirmed) | set(found.rejected) | set(found.failed)
+                    records = [r for r in records if r.key not in known]  # not at the vendor: send again
+                    if not records:
+                        return settled, undecided
+                    if attempt + 1 < self.settings.max_attempts:
+                        time.sleep(self.backoff(attempt, None))
+                    continue
                 if not idempotent:
                     return BatchOutcome(), keys
                 if attempt + 1 < self.settings.max_attempts:
                     time.sleep(self.backoff(attempt, None))
         if op is Op.SEND and idempotent and last.startswith("outcome unknown"):
             return BatchOutcome(), keys  # stays pending: re-sent with the same key next run
-        return BatchOutcome(
-            failed={k: f"gave up after {self.settings.max_attempts} attempts: {last}" for k in keys}
-        ), []
+        settled.failed.update({r.key: f"gave up after {self.settings.max_attempts} attempts: {last}" for r in records})
+        return settled, undecided
 
     def poll(self, job: PendingJob) -> BatchOutcome:
         deadline = time.monotonic() + self.settings.poll_timeout
@@ -160,6 +193,15 @@ class _Delivery:
             time.sleep(interval)
             interval = min(interval * 1.5, 10.0)
         return BatchOutcome(failed={r.key: f"job {job.job_id} did not finish in time" for r in job.records})
+
+
+def _merge(settled: BatchOutcome, result: BatchOutcome, keys: list[str]) -> BatchOutcome:
+    """Outcomes settled by reconciling plus the last delivery's (whose confirmed keys may be implicit)."""
+    merged = BatchOutcome(list(settled.confirmed), dict(settled.rejected), dict(settled.failed))
+    merged.confirmed.extend(_confirmed([Record(k, {}) for k in keys], result, []))
+    merged.rejected.update(result.rejected)
+    merged.failed.update(result.failed)
+    return merged
 
 
 def _batches(dest, op: Op, records: list[Record], max_rows: int, max_bytes: int) -> Iterator[list[Record]]:
@@ -475,33 +517,37 @@ def _apply(d: _Delivery, result: SyncResult, op: Op, batch: list[Record], outcom
 
 def _confirmed(batch: list[Record], outcome: BatchOutcome, unknown: list[str]) -> list[str]:
     """Keys the destination confirmed: named as confirmed, or (when it lists none) neither rejected nor failed."""
-    if unknown:
-        return []
     if outcome.confirmed:
         return list(outcome.confirmed)
-    excluded = set(outcome.rejected) | set(outcome.failed)
+    excluded = set(outcome.rejected) | set(outcome.failed) | set(unknown)
     return [r.key for r in batch if r.key not in excluded]
 
 
 def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
     spec, con = d.spec, d.con
     dest_name = d.instance.name
-    # Actions a crash or a lost answer left in flight at a vendor that cannot de-duplicate: report, never re-send.
-    unknown_keys = [
-        r[0]
-        for r in con.execute(f"select record_key from {state.plan_table(spec.name)} where op = 'unknown'").fetchall()
-    ]
-    state.ledger_outcome(
-        con,
-        spec.name,
-        dest_name,
-        unknown_keys,
-        "unknown",
-        False,
-        ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown_keys),
-        d.now,
-    )
-    result.unknown += len(unknown_keys)
+    # Actions a crash or a lost answer left in flight at a vendor that cannot de-duplicate: asked
+    # about where the vendor can be asked (reconcile), else reported and never re-sent.
+    if d.reconciler(Op.SEND) is not None:
+        _reconcile_in_flight(d, result)
+    else:
+        unknown_keys = [
+            r[0]
+            for r in con.execute(
+                f"select record_key from {state.plan_table(spec.name)} where op = 'unknown'"
+            ).fetchall()
+        ]
+        state.ledger_outcome(
+            con,
+            spec.name,
+            dest_name,
+            unknown_keys,
+            "unknown",
+            False,
+            ["request may have reached the vendor; it cannot be asked; not re-sent"] * len(unknown_keys),
+            d.now,
+        )
+        result.unknown += len(unknown_keys)
     opt_ins = consent.current_opt_ins_sql(d.now)
     extra_sql = f"""left join ({opt_ins}) as c
             on c.channel = m."{spec.channel_column}" and c.address = m."{spec.address_column}" """
@@ -569,6 +615,54 @@ class _Finished:
         return self.sent >= self.FLUSH_ROWS or time.monotonic() - self.since >= self.FLUSH_SECONDS
 
 
+def _reconcile_in_flight(d: _Delivery, result: SyncResult) -> None:
+    """Ask the vendor about actions an earlier run left in flight: held -> delivered, refused -> rejected,
+    absent -> sent in this run (the plan row becomes `send`), undecided -> still in flight, reported unknown."""
+    spec, con, dest_name = d.spec, d.con, d.instance.name
+    reconcile = d.reconciler(Op.SEND)
+    absent: list[str] = []
+    waves = list(_stream(d, ["unknown"]))  # read out before the plan table is updated below
+    for rows in waves:
+        records = _records(spec, rows)
+        try:
+            found = reconcile(spec, records, None)
+        except (RetriableError, OutcomeUnknown) as exc:
+            log.warning("%s: reconciling in-flight actions failed: %s", spec.name, exc)
+            found = None
+        if found is None:
+            found = BatchOutcome(failed={r.key: "the vendor could not be asked" for r in records})
+        state.ledger_outcome(
+            con, spec.name, dest_name, list(found.confirmed), "delivered", False, [None] * len(found.confirmed), d.now
+        )
+        state.ledger_outcome(
+            con,
+            spec.name,
+            dest_name,
+            list(found.rejected),
+            "rejected",
+            False,
+            [f"{c}: {m}" for c, m in found.rejected.values()],
+            d.now,
+        )
+        state.ledger_outcome(
+            con,
+            spec.name,
+            dest_name,
+            list(found.failed),
+            "pending",
+            True,
+            [f"in flight; asked again next run: {m}" for m in found.failed.values()],
+            d.now,
+        )
+        result.succeeded += len(found.confirmed)
+        result.rejected += len(found.rejected)
+        result.unknown += len(found.failed)
+        known = set(found.confirmed) | set(found.rejected) | set(found.failed)
+        absent.extend(r.key for r in records if r.key not in known)
+    if absent:
+        state.mark_for_send(con, spec.name, absent)
+
+
 def _apply_actions(d: _Delivery, result, finished: _Finished) -> None:
     spec, con, dest_name, now = d.spec, d.con, d.instance.name, d.now
     confirmed, unknown = finished.confirmed, finished.unknown
@@ -591,8 +685,9 @@ def _apply_actions(d: _Delivery, result, finished: _Finished) -> None:
     )
     failed = list(finished.failed)
     state.ledger_outcome(con, spec.name, dest_name, failed, "pending", False, list(finished.failed.values()), now)
-    if d.dest.capabilities.dedupes_actions:
-        # re-sent next run with the same key; the vendor drops the duplicate
+    if d.dest.capabilities.dedupes_actions or d.reconciler(Op.SEND) is not None:
+        # dedupes: re-sent next run with the same key, the vendor drops the duplicate;
+        # reconcile: still in flight, the next run asks the vendor before anything is re-sent
         state.ledger_outcome(
             con, spec.name, dest_name, unknown, "pending", True, ["outcome unknown"] * len(unknown), now
         )

@@ -21,7 +21,17 @@ def destination_class(type_name: str):
         from destinations.personalization.destination import PersonalizationDestination
 
         return PersonalizationDestination
-    raise ConfigError(f"unknown destination type {type_name!r} (supported: klaviyo, personalization)")
+    if type_name == "twilio":
+        from destinations.twilio.destination import TwilioDestination
+
+        return TwilioDestination
+    if type_name == "attentive":
+        from destinations.attentive.destination import AttentiveDestination
+
+        return AttentiveDestination
+    raise ConfigError(
+        f"unknown destination type {type_name!r} (supported: klaviyo, twilio, attentive, personalization)"
+    )
 
 
 def make_destination(instance: DestinationInstance, settings, counter: dict[str, int]):

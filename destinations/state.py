@@ -125,6 +125,13 @@ def _clear(con, sync_name: str) -> None:
         )
 
 
+def mark_for_send(con, sync_name: str, keys: list[str]) -> None:
+    """Plan rows the vendor was asked about and does not hold: safe to send in this run."""
+    _register(con, "_absent", {"record_key": keys})
+    con.execute(f"update {_plan(sync_name)} set op = 'send' where record_key in (select record_key from _absent)")
+    con.unregister("_absent")
+
+
 def confirm_removals(con, sync_name: str, keys: list[str]) -> None:
     if not keys:
         return

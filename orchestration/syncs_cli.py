@@ -160,12 +160,13 @@ def emulators_command(
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8900,
 ) -> None:
-    """Serve local emulators of every supported destination API until stopped (Klaviyo under /klaviyo)."""
+    """Serve local emulators of every supported destination API until stopped (Klaviyo under /klaviyo, ...)."""
     import uvicorn
 
     from destinations.emulators import build_app
 
     console.print(f"emulators on http://{host}:{port}: KLAVIYO_BASE_URL=http://{host}:{port}/klaviyo")
+    console.print(f"  TWILIO_BASE_URL=http://{host}:{port}/twilio  ATTENTIVE_BASE_URL=http://{host}:{port}/attentive")
     uvicorn.run(build_app(), host=host, port=port, log_level="warning")
 
 

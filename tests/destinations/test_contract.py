@@ -41,7 +41,9 @@ class Vendor:
         return requests.get(f"{self.base}/__emulator__/state", timeout=5).json()
 
     def faults(self, **settings) -> None:
-        body = {"error_rate": 0.0, "lost_response_rate": 0.0, "latency_ms": 0, "rate_limit_scale": 100.0}
+        # every setting explicit: the emulator server is shared by the session
+        body = {"error_rate": 0.0, "error_status": 503, "lost_response_rate": 0.0, "latency_ms": 0}
+        body.update({"rate_limit_scale": 100.0, "retry_after": None})
         requests.post(f"{self.base}/__emulator__/faults", json={**body, **settings}, timeout=5).raise_for_status()
 
     def held(self, mode: str) -> set[str]:
@@ -118,16 +120,19 @@ def test_retriable_answers_are_retried_until_every_row_lands_once(vendor, tmp_pa
 
 def test_a_fatal_answer_fails_the_sync_and_the_next_run_recovers(vendor, tmp_path):
     warehouse = tmp_path / "w.duckdb"
-    profiles, _ = write(vendor, warehouse, 6, 0)
+    profiles, actions = write(vendor, warehouse, 6, 6)
+    mode = modes(vendor)[0]
+    expected = actions if mode == "actions" else profiles
     vendor.faults(error_rate=1.0, error_status=401)
-    failed = sync(vendor, "upsert" if "upsert" in modes(vendor) else modes(vendor)[0], warehouse)
+    failed = sync(vendor, mode, warehouse)
     assert failed.status == "failed" and failed.error, "a 401 must fail the sync, not be retried"
     assert failed.succeeded == 0
     assert query(warehouse, "select count(*) from segue.sync_snapshots")[0][0] == 0
+    delivered = "select count(*) from segue.sync_send_ledger where status = 'delivered'"
+    assert query(warehouse, delivered)[0][0] == 0
     vendor.faults()
-    mode = failed.mode
     recovered = sync(vendor, mode, warehouse)
-    assert recovered.status == "succeeded" and vendor.held(mode) == profiles
+    assert recovered.status == "succeeded" and vendor.held(mode) == expected
 
 
 def test_a_rejected_record_keeps_the_vendors_reason_and_the_rest_lands(vendor, tmp_path):
@@ -142,6 +147,24 @@ def test_a_rejected_record_keeps_the_vendors_reason_and_the_rest_lands(vendor, t
     [(key, code, message)] = query(warehouse, "select record_key, error_code, error_message from segue.sync_rejections")
     assert key == rows[2][0] and code and message
     assert vendor.held("upsert") == {r[0] for r in rows} - {rows[2][0]}
+
+
+def test_a_rejected_action_keeps_the_vendors_reason_and_is_never_resent(vendor, tmp_path):
+    if vendor.case.bad_action is None:
+        pytest.skip(f"{vendor.case.name} has no per-record rejection for actions")
+    warehouse = tmp_path / "w.duckdb"
+    rows = vendor.case.make_actions(5)
+    rows[3] = vendor.case.bad_action(3)
+    write_actions(warehouse, rows, consents=vendor.case.consents(rows))
+    result = sync(vendor, "actions", warehouse)
+    assert (result.rejected, result.succeeded) == (1, 4)
+    [(status, error)] = query(
+        warehouse, "select status, last_error from segue.action_deliveries where action_id = ?", [rows[3][0]]
+    )
+    assert status == "rejected" and error and ":" in error
+    again = sync(vendor, "actions", warehouse)
+    assert (again.sent, again.requests) == (0, 0)
+    assert vendor.held("actions") == {r[0] for r in rows} - {rows[3][0]}
 
 
 def test_lost_answers_never_deliver_an_action_twice(vendor, tmp_path):

@@ -4,7 +4,9 @@
 
     - stg_consent__consents: opted_in / opted_out rows;
     - stg_esp__message_events: `unsubscribed`, `bounced` (a hard bounce) and
-      `complained` withdraw consent for that address and channel.
+      `complained` withdraw consent for that address and channel;
+    - stg_segue__sms_opt_outs: a send a destination refused because the
+      number replied STOP (Twilio 21610) withdraws SMS consent for it.
 
     Per address and channel the latest of these holds, so an opt-in recorded
     after an unsubscribe restores consent. Only rows at or before segue_now()
@@ -28,6 +30,12 @@ consents as (
 message_events as (
 
     select * from {{ ref('stg_esp__message_events') }}
+
+),
+
+sms_opt_outs as (
+
+    select * from {{ ref('stg_segue__sms_opt_outs') }}
 
 ),
 
@@ -77,11 +85,30 @@ withdrawals as (
 
 ),
 
+vendor_opt_outs as (
+
+    select
+        channel,
+        identifier_type,
+        identifier_value,
+        false as is_opted_in,
+        'vendor_opt_out' as decided_by_event,
+        'sms_opt_outs' as decided_by,
+        action_id as decided_by_id,
+        opted_out_at as decided_at
+
+    from sms_opt_outs
+    where opted_out_at <= {{ segue.segue_now() }}
+
+),
+
 decisions as (
 
     select * from consent_decisions
     union all
     select * from withdrawals
+    union all
+    select * from vendor_opt_outs
 
 ),
 

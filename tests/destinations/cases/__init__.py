@@ -43,6 +43,8 @@ class DestinationCase:
     # Operations the suite's syncs must have exercised (checked when validate_request is set).
     expected_operations: set[str] = field(default_factory=set)
     dedupes_actions: bool = False
+    # An action row the vendor refuses for itself only (e.g. an address it cannot use), or None.
+    bad_action: Callable[[int], tuple] | None = None
 
 
 def all_cases() -> list[DestinationCase]:

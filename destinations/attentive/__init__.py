@@ -1,0 +1,1 @@
+"""Attentive (SMS marketing) as a Segue destination."""

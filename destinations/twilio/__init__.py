@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging (SMS) as a Segue destination."""
