@@ -59,6 +59,50 @@ def target() -> str:
     return value
 
 
+def uses_duckdb() -> bool:
+    """True when the selected dbt target is DuckDB (the GX suites, syncs and summary read its file)."""
+    return target() == "duckdb"
+
+
+def describe_target(warehouse: str) -> str:
+    """Where the selected target's warehouse is, for messages."""
+    name = target()
+    if name == "postgres":
+        host, port = os.environ.get("SEGUE_PG_HOST", "127.0.0.1"), os.environ.get("SEGUE_PG_PORT", "5432")
+        return f"PostgreSQL database {os.environ.get('SEGUE_PG_DATABASE', 'segue')} on {host}:{port}"
+    if name == "spark":
+        return f"Spark warehouse {spark_home()}"
+    return warehouse
+
+
+def check_raw(warehouse: str) -> None:
+    """The raw contract check (CONTRACT §2) on the selected target; RawContractError names what is missing.
+
+    Spark is not checked from here: its Derby metastore admits one JVM at a time and
+    dbt's session holds it; dbt's sources name a missing table instead.
+    """
+    from orchestration import raw_contract
+
+    name = target()
+    if name == "duckdb":
+        raw_contract.check_warehouse(warehouse)
+    elif name == "postgres":
+        with postgres_connection() as pg:
+            problems = raw_contract.find_problems(_QmarkConnection(pg))
+        if problems:
+            raise raw_contract.RawContractError(describe_target(warehouse), problems)
+
+
+class _QmarkConnection:
+    """A psycopg connection that takes DuckDB's `?` parameters (for raw_contract's query)."""
+
+    def __init__(self, pg):
+        self.pg = pg
+
+    def execute(self, sql: str, params=None):
+        return self.pg.execute(sql.replace("?", "%s"), params)
+
+
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 
