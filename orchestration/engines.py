@@ -203,6 +203,7 @@ def spark_conf(home: Path | None = None) -> dict[str, str]:
         "spark.sql.shuffle.partitions": os.environ.get("SEGUE_SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.master": os.environ.get("SEGUE_SPARK_MASTER", "local[2]"),
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         # Local mode talks to itself only: keep the driver on the loopback interface.
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
