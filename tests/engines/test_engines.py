@@ -30,6 +30,7 @@ import pytest
 import sqlglot
 
 from destinations import plan, state
+from destinations.config import load_manifest, load_specs
 from orchestration import engines
 from orchestration.generator import generate
 
@@ -48,8 +49,7 @@ COMPARED = {
     "segment_memberships": ("segment", "customer_key"),
     "journey_actions": ("action_id",),
 }
-# Sync plans compared across engines: (sync name, relation, primary key, mapped columns).
-UPSERT = ("sync_klaviyo__customers", "syncs.sync_klaviyo__customers", "customer_id", ["email", "first_name", "phone"])
+# The actions sync whose ledger the state test exercises.
 ACTIONS = (
     "sync_klaviyo__journey_emails",
     "syncs.sync_klaviyo__journey_emails",
@@ -185,16 +185,27 @@ def _dbt_build(engine: str, env: dict[str, str], work: Path) -> float:
     return seconds
 
 
+_SPECS: list = []
+
+
 def _plan_queries(dialect: str) -> dict[str, str]:
-    upsert_name, relation, key, mapped = UPSERT
-    actions_name, a_relation, a_key, a_mapped = ACTIONS
-    return {
-        "plan_upsert": plan.render(plan.diff_plan(upsert_name, relation, key, mapped, "upsert"), dialect),
-        "plan_actions": plan.render(
-            plan.actions_plan(actions_name, a_relation, a_key, a_mapped, "scheduled_for", AS_OF, dedupes=True),
-            dialect,
-        ),
-    }
+    """The plan of every declared sync (dbt YAML meta.sync), rendered by sqlglot for `dialect`."""
+    out = {}
+    for spec in _SPECS:
+        if spec.mode == "actions":
+            query = plan.actions_plan(
+                spec.name,
+                spec.relation,
+                spec.primary_key,
+                spec.mapped_columns,
+                spec.scheduled_for_column,
+                AS_OF,
+                dedupes=True,
+            )
+        else:
+            query = plan.diff_plan(spec.name, spec.relation, spec.primary_key, spec.mapped_columns, spec.mode)
+        out[f"plan_{spec.mode}"] = plan.render(query, dialect)
+    return out
 
 
 def _state_ddl(dialect: str) -> list[str]:
@@ -265,6 +276,9 @@ def builds(retailer, postgres_database, tmp_path_factory) -> dict[str, Build]:
             with _env(env):
                 _, load_seconds = engines.copy_raw(str(retailer), engine)
         build = Build(engine, load_seconds, _dbt_build(engine, env, work), env, work)
+        if not _SPECS:
+            _SPECS.extend(load_specs(load_manifest(work / "target" / "manifest.json")))
+            assert {s.mode for s in _SPECS} == {"upsert", "mirror", "actions"}, _SPECS
         queries = {t: f"select * from marts.{t}" for t in COMPARED}
         if engine == "spark":
             # Same session: the sync state tables, then every read.
@@ -331,7 +345,7 @@ def test_mart_identical_to_duckdb(builds, table, engine):
 
 
 @pytest.mark.parametrize("engine", OTHER_ENGINES)
-@pytest.mark.parametrize("plan_name", ["plan_upsert", "plan_actions"])
+@pytest.mark.parametrize("plan_name", ["plan_upsert", "plan_mirror", "plan_actions"])
 def test_sync_plan_identical_to_duckdb(builds, plan_name, engine):
     """sqlglot's plan SQL in each dialect: same keys, same row hashes, same ops."""
     reference, other = builds["duckdb"], builds[engine]

@@ -58,6 +58,7 @@
     from {{ prefix }}_labels_{{ i - 1 }} as labels
     left join {{ prefix }}_smallest_{{ i }} as smallest
         on labels.node_id = smallest.node_id
+    {{ segue.cte_barrier() }}
 
 ),
 
@@ -72,6 +73,7 @@
     from {{ prefix }}_stepped_{{ i }} as stepped
     inner join {{ prefix }}_stepped_{{ i }} as jumped
         on stepped.label = jumped.node_id
+    {{ segue.cte_barrier() }}
 
 ),
 {%- endfor %}
