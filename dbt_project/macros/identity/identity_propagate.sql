@@ -58,7 +58,6 @@
     from {{ prefix }}_labels_{{ i - 1 }} as labels
     left join {{ prefix }}_smallest_{{ i }} as smallest
         on labels.node_id = smallest.node_id
-    {{ segue.cte_barrier() }}
 
 ),
 
@@ -73,7 +72,6 @@
     from {{ prefix }}_stepped_{{ i }} as stepped
     inner join {{ prefix }}_stepped_{{ i }} as jumped
         on stepped.label = jumped.node_id
-    {{ segue.cte_barrier() }}
 
 ),
 {%- endfor %}
