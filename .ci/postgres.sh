@@ -25,8 +25,10 @@ case "$action" in
 start)
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    # C.UTF-8: code-point ordering like DuckDB's, and upper/lower/initcap that know
+    # accented letters (under plain C, initcap('édouard') gives 'éDouard').
     if [ ! -f "$dir/data/PG_VERSION" ]; then
-        as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
+        as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     # fsync off: a test cluster, rebuilt from scratch whenever it is lost.
