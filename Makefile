@@ -22,7 +22,7 @@ PYTEST_ARGS ?= -n 2
 # Where `make demo` serves the destination emulators while it syncs.
 DEMO_EMULATOR_PORT ?= 8900
 
-.PHONY: install demo test lint format bench dev clean
+.PHONY: install demo test test-engines lint format bench dev clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -62,6 +62,31 @@ format: install
 
 test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The same dbt project on DuckDB, PostgreSQL and Spark (README, "Scaling out"); not part of
+# `make test`. Needs Java 17 and PostgreSQL: a server from SEGUE_PG_* when SEGUE_PG_HOST is
+# set, else a throwaway cluster of Debian's binaries on 127.0.0.1 (.ci/postgres.sh).
+ENGINES_STAMP := $(VENV)/.engines-installed-stamp
+ENGINES_DIR ?= /tmp/segue-test-engines
+ENGINES_PG_PORT ?= 55432
+
+$(ENGINES_STAMP): $(STAMP)
+	@echo "Installing the engines extra (dbt-postgres, dbt-spark, pyspark, psycopg) into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --no-input -c constraints.txt -e '.[dev,engines]'
+	@$(BIN)/python -c 'import dbt.adapters.postgres, dbt.adapters.spark, pyspark, psycopg' \
+		|| { echo "installation of the engines extra failed"; exit 1; }
+	@touch $(ENGINES_STAMP)
+
+test-engines: install $(ENGINES_STAMP)
+	@command -v java >/dev/null || { echo "Spark needs Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@if [ -n "$${SEGUE_PG_HOST:-}" ]; then \
+		SEGUE_TEST_ENGINES=1 $(BIN)/pytest -v tests/engines; \
+	else \
+		trap 'bash .ci/postgres.sh stop $(ENGINES_DIR)/postgres' EXIT; \
+		settings=$$(bash .ci/postgres.sh start $(ENGINES_DIR)/postgres $(ENGINES_PG_PORT)) || exit 1; \
+		echo "PostgreSQL: $$settings"; \
+		env $$settings SEGUE_TEST_ENGINES=1 $(BIN)/pytest -v tests/engines; \
+	fi
 
 bench: install
 	$(BIN)/python bench/bench_generate.py --customers 1000000

@@ -137,7 +137,12 @@ def run_command(
         apply_settings(warehouse, as_of, dry_run=dry_run)
     except settings.SettingsError as exc:
         _fail(str(exc))
-    target = settings.warehouse_path()
+    from orchestration import engines
+
+    try:
+        target = engines.describe_target(settings.warehouse_path())
+    except engines.EngineError as exc:
+        _fail(str(exc))
     shown_as_of = os.environ.get("SEGUE_AS_OF") or "the real clock"
     console.print(f"segue run: warehouse {target}, as of {shown_as_of}{' (dry run)' if dry_run else ''}")
     started = time.perf_counter()
@@ -145,7 +150,7 @@ def run_command(
         outcome = run(select=select, dry_run=dry_run, log_level=log_level)
     except raw_contract.RawContractError as exc:
         _fail(str(exc))
-    except ValueError as exc:
+    except (ValueError, engines.EngineError) as exc:
         _fail(str(exc))
     elapsed = time.perf_counter() - started
     print_run_summary(outcome, elapsed)
@@ -154,15 +159,18 @@ def run_command(
 
 
 def print_run_summary(outcome, elapsed: float) -> None:
-    from orchestration.summary import read_summary
+    from orchestration import engines
+    from orchestration.summary import WarehouseSummary, read_summary
 
-    summary = read_summary(outcome.warehouse)
-    tables = Table(title="warehouse", show_edge=False)
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, rows in summary.tables.items():
-        tables.add_row(name, f"{rows:,}")
-    console.print(tables)
+    # The counts are read from the DuckDB file; on other targets dbt's own log shows them.
+    summary = read_summary(outcome.warehouse) if engines.uses_duckdb() else WarehouseSummary()
+    if summary.tables:
+        tables = Table(title="warehouse", show_edge=False)
+        tables.add_column("table")
+        tables.add_column("rows", justify="right")
+        for name, rows in summary.tables.items():
+            tables.add_row(name, f"{rows:,}")
+        console.print(tables)
     if summary.segments:
         seg = Table(title="segments", show_edge=False)
         seg.add_column("segment")
@@ -196,7 +204,10 @@ def print_run_summary(outcome, elapsed: float) -> None:
         console.print(f"  [{check.severity}] {check.asset} :: {check.check} {check.description}".rstrip())
     from orchestration.syncs_cli import print_sync_summary
 
-    print_sync_summary(console, outcome.warehouse, outcome.run_id, outcome.dry_run)
+    if engines.uses_duckdb():
+        print_sync_summary(console, outcome.warehouse, outcome.run_id, outcome.dry_run)
+    else:
+        console.print(f"target {engines.target()}: dbt models and tests only (the syncs and GX suites read DuckDB)")
     for step, message in outcome.failed_steps.items():
         err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
     for sync in outcome.blocked_syncs:
@@ -205,6 +216,28 @@ def print_run_summary(outcome, elapsed: float) -> None:
         )
     status = "[green]succeeded[/]" if outcome.success else "[bold red]FAILED[/]"
     console.print(f"run {outcome.run_id} {status} in {elapsed:.1f} s: {len(outcome.materialized)} assets materialized")
+
+
+@app.command("load-raw")
+def load_raw_command(warehouse: WarehouseOpt = None) -> None:
+    """Copy a DuckDB warehouse's schema `raw` into the selected dbt target (SEGUE_DBT_TARGET: postgres or spark)."""
+    from orchestration import engines
+
+    if warehouse:
+        os.environ["SEGUE_WAREHOUSE"] = warehouse
+    source = settings.warehouse_path()
+    try:
+        raw_contract.check_warehouse(source)
+        destination = engines.describe_target(source)
+        counts, seconds = engines.copy_raw(source)
+    except (raw_contract.RawContractError, engines.EngineError) as exc:
+        _fail(str(exc))
+    table = Table(title=f"raw schema copied to {destination} in {seconds:.1f} s", show_edge=False)
+    table.add_column("raw table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
 
 
 @app.command("explain")

@@ -53,8 +53,16 @@ def _newest_input_mtime() -> float:
     return newest
 
 
+def _target_marker() -> Path:
+    """Which dbt target the manifest was parsed for (SEGUE_DBT_TARGET may change between runs)."""
+    return dbt_project.manifest_path.parent / ".segue-target"
+
+
 def manifest_is_stale() -> bool:
     manifest = dbt_project.manifest_path
+    marker = _target_marker()
+    if not marker.exists() or marker.read_text().strip() != DBT_TARGET:
+        return True
     return not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime()
 
 
@@ -84,6 +92,7 @@ def ensure_manifest() -> Path:
                 )
                 if proc.returncode != 0:
                     raise RuntimeError(f"`dbt parse` failed:\n{proc.stdout}\n{proc.stderr}")
+                _target_marker().write_text(DBT_TARGET + "\n")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return dbt_project.manifest_path

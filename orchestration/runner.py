@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from orchestration import raw_contract, settings
+from orchestration import engines, settings
 
 
 @dataclass
@@ -73,7 +73,7 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
     Raises RawContractError before anything is built when the raw inputs are missing.
     """
     warehouse = settings.warehouse_path()
-    raw_contract.check_warehouse(warehouse)
+    engines.check_raw(warehouse)  # the selected dbt target's raw schema (DuckDB file by default)
 
     from dagster import AssetSelection
 
@@ -112,7 +112,7 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
     from orchestration.assets.syncs import SYNC_ASSETS
 
     wanted = set(asset_keys) if asset_keys is not None else None
-    for sync_asset in SYNC_ASSETS:
+    for sync_asset in SYNC_ASSETS if engines.uses_duckdb() else []:
         if sync_asset.op.name in outcome.failed_steps:
             continue  # ran and failed (its own breaker or errors): reported as a failed step
         for key in sync_asset.keys:

@@ -12,7 +12,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetMaterialization, AssetSpec, Failure, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration import raw_contract, settings
+from orchestration import engines, raw_contract, settings
 from orchestration.project import dbt_project, ensure_manifest
 
 MANIFEST_PATH = ensure_manifest()
@@ -113,8 +113,8 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build`: every selected model, seed and test, in dependency order."""
     warehouse = settings.warehouse_path()
     try:
-        raw_contract.check_warehouse(warehouse)
-    except raw_contract.RawContractError as exc:
+        engines.check_raw(warehouse)
+    except (raw_contract.RawContractError, engines.EngineError) as exc:
         raise Failure(
             description=str(exc),
             metadata={"warehouse": MetadataValue.path(warehouse)},
@@ -138,7 +138,7 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
             return context.asset_key_for_output(event.output_name)
         return event.asset_key if isinstance(event, AssetMaterialization) else None
 
-    counts = _row_counts(warehouse, [key_of(ev) for ev in events])
+    counts = _row_counts(warehouse, [key_of(ev) for ev in events]) if engines.uses_duckdb() else {}
     for event in events:
         key = key_of(event)
         if key in counts:

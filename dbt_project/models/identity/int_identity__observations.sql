@@ -62,7 +62,7 @@ blocked_values as (
     select distinct
         identifier_type,
         lower(identifier_value) as identifier_value
-    from {{ ref('blocked_identifier_values') }}
+    from {{ segue.blocked_identifier_values() }} as blocked_seed
 
 ),
 

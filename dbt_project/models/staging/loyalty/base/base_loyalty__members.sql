@@ -25,7 +25,7 @@ blocked_values as (
     select distinct
         identifier_type,
         identifier_value
-    from {{ ref('blocked_identifier_values') }}
+    from {{ segue.blocked_identifier_values() }} as blocked_seed
 
 ),
 
