@@ -150,10 +150,16 @@ class Emulator:
 
 def build_app(faults: dict[str, Faults] | None = None) -> Starlette:
     """Every emulator under its prefix (today: /klaviyo; /braze, /twilio, /attentive, /webhook join here)."""
+    from destinations.braze.emulator import BrazeEmulator
     from destinations.klaviyo.emulator import KlaviyoEmulator
+    from destinations.webhook.emulator import WebhookEmulator
 
     faults = faults or {}
-    emulators: list[Emulator] = [KlaviyoEmulator(faults.get("klaviyo"))]
+    emulators: list[Emulator] = [
+        KlaviyoEmulator(faults.get("klaviyo")),
+        BrazeEmulator(faults.get("braze")),
+        WebhookEmulator(faults.get("webhook")),
+    ]
 
     async def index(request: Request) -> Response:
         return JSONResponse({"emulators": [e.prefix for e in emulators]})

@@ -381,7 +381,12 @@ def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str =
 
 def _records(spec: SyncSpec, rows: list[dict]) -> list[Record]:
     return [
-        Record(key=row["__key"], fields={f: _jsonable(row.get(col)) for f, col in spec.mapping.items()}) for row in rows
+        Record(
+            key=row["__key"],
+            fields={f: _jsonable(row.get(col)) for f, col in spec.mapping.items()},
+            change=row.get("__op"),
+        )
+        for row in rows
     ]
 
 
