@@ -274,9 +274,7 @@ class BrazeDestination:
             return outcome
         ids = [r.fields.get("external_id") or r.key for r in records if r.key in set(keys)]
         body = {
-            "subscription_groups": [
-                {"subscription_group_id": group, "subscription_state": state, "external_ids": ids}
-            ]
+            "subscription_groups": [{"subscription_group_id": group, "subscription_state": state, "external_ids": ids}]
         }
         response = self._post(SUBSCRIPTION_SET, "/v2/subscription/status/set", body)
         if 200 <= response.status_code < 300:
@@ -286,9 +284,7 @@ class BrazeDestination:
             message = self._message(response)
             outcome.rejected.update({k: ("400", message) for k in keys})
             return outcome
-        raise FatalError(
-            f"Braze subscription group {group}: HTTP {response.status_code}: {self._message(response)}"
-        )
+        raise FatalError(f"Braze subscription group {group}: HTTP {response.status_code}: {self._message(response)}")
 
     def _delete(self, records: list[Record]) -> BatchOutcome:
         # validate_spec makes external_id the primary key of a mirror, so a departed row's key is its external_id

@@ -247,7 +247,11 @@ class BrazeEmulator(Emulator):
         return JSONResponse({"message": "success"}, status_code=201)
 
     def delete(self, document: dict[str, Any]) -> Response:
-        kinds = [k for k in ("external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers") if k in document]
+        kinds = [
+            k
+            for k in ("external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers")
+            if k in document
+        ]
         if len(kinds) != 1:
             return self.error(400, "invalid", "Include exactly one of external_ids, user_aliases, braze_ids, ...")
         values = document[kinds[0]]

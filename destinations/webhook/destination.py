@@ -51,7 +51,12 @@ def delivery_id(sync_name: str, op: Op, records: list[dict[str, Any]]) -> str:
 
 class WebhookDestination:
     capabilities = Capabilities(
-        max_batch_rows={Op.UPSERT: MAX_BATCH_ROWS, Op.ADD: MAX_BATCH_ROWS, Op.REMOVE: MAX_BATCH_ROWS, Op.SEND: MAX_SEND_ROWS},
+        max_batch_rows={
+            Op.UPSERT: MAX_BATCH_ROWS,
+            Op.ADD: MAX_BATCH_ROWS,
+            Op.REMOVE: MAX_BATCH_ROWS,
+            Op.SEND: MAX_SEND_ROWS,
+        },
         max_batch_bytes={op: MAX_BODY_BYTES - ENVELOPE_BYTES for op in Op},
         rate_limits=RATE_LIMITS,
         max_concurrency=4,
@@ -74,7 +79,9 @@ class WebhookDestination:
             )
         for field in spec.mapping:
             if not FIELD_NAME.match(field):
-                problems.append(f"meta.sync.mapping.{field}: a webhook field name is an identifier ([A-Za-z_][A-Za-z0-9_]*)")
+                problems.append(
+                    f"meta.sync.mapping.{field}: a webhook field name is an identifier ([A-Za-z_][A-Za-z0-9_]*)"
+                )
         return problems
 
     def record_body(self, op: Op, record: Record) -> dict[str, Any]:
@@ -114,7 +121,9 @@ class WebhookDestination:
         if status == 413 and len(records) > 1:
             middle = len(records) // 2
             first, second = self.deliver(op, spec, records[:middle]), self.deliver(op, spec, records[middle:])
-            merged = BatchOutcome(rejected={**first.rejected, **second.rejected}, failed={**first.failed, **second.failed})
+            merged = BatchOutcome(
+                rejected={**first.rejected, **second.rejected}, failed={**first.failed, **second.failed}
+            )
             merged.confirmed = [r.key for r in records if r.key not in merged.rejected and r.key not in merged.failed]
             return merged
         text = response.text[:200]
