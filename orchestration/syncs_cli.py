@@ -160,13 +160,16 @@ def emulators_command(
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8900,
 ) -> None:
-    """Serve local emulators of every supported destination API until stopped (Klaviyo under /klaviyo)."""
+    """Serve local emulators of every supported destination API until stopped, each under its prefix (/klaviyo, ...)."""
     import uvicorn
 
     from destinations.emulators import build_app
 
-    console.print(f"emulators on http://{host}:{port}: KLAVIYO_BASE_URL=http://{host}:{port}/klaviyo")
-    uvicorn.run(build_app(), host=host, port=port, log_level="warning")
+    app = build_app()
+    root = f"http://{host}:{port}"
+    prefixes = ", ".join(f"{root}/{name}" for name in app.state.emulators)
+    console.print(f"emulators on {prefixes} (<DESTINATION>_BASE_URL; WEBHOOK_URL={root}/webhook/receive)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def print_sync_summary(out: Console, warehouse: str, run_id: str, dry_run: bool) -> None:

@@ -51,6 +51,7 @@ def built_retailer(small_retailer, tmp_path_factory, dagster_home):
 
     warehouse = copy_warehouse(small_retailer, tmp_path_factory.mktemp("built"), "built name.duckdb")
     names = ("SEGUE_WAREHOUSE", "SEGUE_AS_OF", "DAGSTER_HOME", "SEGUE_DRY_RUN", "KLAVIYO_BASE_URL", "KLAVIYO_API_KEY")
+    names += ("BRAZE_BASE_URL", "BRAZE_API_KEY", "WEBHOOK_URL", "WEBHOOK_SECRET")
     saved = {k: os.environ.get(k) for k in names}
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
@@ -58,6 +59,10 @@ def built_retailer(small_retailer, tmp_path_factory, dagster_home):
         with EmulatorServer() as emulators:
             os.environ["KLAVIYO_BASE_URL"] = f"{emulators.url}/klaviyo"
             os.environ["KLAVIYO_API_KEY"] = "pk_test_emulator"
+            os.environ["BRAZE_BASE_URL"] = f"{emulators.url}/braze"
+            os.environ["BRAZE_API_KEY"] = "braze_test_emulator"
+            os.environ["WEBHOOK_URL"] = f"{emulators.url}/webhook/receive"
+            os.environ["WEBHOOK_SECRET"] = "whsec_test_emulator"
             runner.apply_settings(str(warehouse), AS_OF.isoformat())
             outcome = runner.run()
     finally:
