@@ -54,6 +54,8 @@ class Record:
 
     key: str
     fields: dict[str, Any]
+    # What the plan says happened to the row: "add", "change", "remove" or "send" (None when built by hand).
+    change: str | None = None
 
 
 @dataclass

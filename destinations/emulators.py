@@ -154,15 +154,21 @@ class Emulator:
 def build_app(faults: dict[str, Faults] | None = None) -> Starlette:
     """Every emulator under its prefix (today: /klaviyo; /braze, /twilio, /attentive, /webhook join here)."""
     from destinations.attentive.emulator import AttentiveEmulator
+    from destinations.braze.emulator import BrazeEmulator
     from destinations.klaviyo.emulator import KlaviyoEmulator
     from destinations.personalization.emulator import PersonalizationEmulator
     from destinations.twilio.emulator import TwilioEmulator
+    from destinations.webhook.emulator import WebhookEmulator
 
     faults = faults or {}
-    emulators: list[Emulator] = [KlaviyoEmulator(faults.get("klaviyo"))]
-    emulators.append(TwilioEmulator(faults.get("twilio")))
-    emulators.append(AttentiveEmulator(faults.get("attentive")))
-    emulators.append(PersonalizationEmulator(faults.get("personalization")))
+    emulators: list[Emulator] = [
+        KlaviyoEmulator(faults.get("klaviyo")),
+        BrazeEmulator(faults.get("braze")),
+        TwilioEmulator(faults.get("twilio")),
+        AttentiveEmulator(faults.get("attentive")),
+        WebhookEmulator(faults.get("webhook")),
+        PersonalizationEmulator(faults.get("personalization")),
+    ]
 
     async def index(request: Request) -> Response:
         return JSONResponse({"emulators": [e.prefix for e in emulators]})

@@ -445,6 +445,7 @@ def _records(spec: SyncSpec, rows: list[dict]) -> list[Record]:
         Record(
             key=row["__key"],
             fields={f: v if isinstance(v := row.get(col), _PLAIN) else _jsonable(v) for f, col in mapping},
+            change=row.get("__op"),
         )
         for row in rows
     ]

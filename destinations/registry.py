@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import requests
@@ -29,9 +30,16 @@ def destination_class(type_name: str):
         from destinations.attentive.destination import AttentiveDestination
 
         return AttentiveDestination
-    raise ConfigError(
-        f"unknown destination type {type_name!r} (supported: klaviyo, twilio, attentive, personalization)"
-    )
+    if type_name == "braze":
+        from destinations.braze.destination import BrazeDestination
+
+        return BrazeDestination
+    if type_name == "webhook":
+        from destinations.webhook.destination import WebhookDestination
+
+        return WebhookDestination
+    supported = "klaviyo, braze, twilio, attentive, webhook, personalization"
+    raise ConfigError(f"unknown destination type {type_name!r} (supported: {supported})")
 
 
 def make_destination(instance: DestinationInstance, settings, counter: dict[str, int]):
@@ -41,12 +49,33 @@ def make_destination(instance: DestinationInstance, settings, counter: dict[str,
     return cls(instance, transport)
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+# Past this, an X-RateLimit-Reset value is a UTC epoch second, not a number of seconds from now.
+_EPOCH_THRESHOLD = 1_000_000_000
+
+
+def _retry_after(response: requests.Response, clock=time.time) -> float | None:
+    """Seconds to wait before retrying: Retry-After, else the X-RateLimit-* headers some vendors send instead.
+
+    Braze answers 429 with X-RateLimit-Reset (the UTC epoch second the window resets) and no
+    Retry-After; X-RateLimit-Retry-After (seconds) is preferred where present. A reset value
+    below 10^9 is read as seconds from now (the other common convention).
+    """
+    headers = response.headers
+    for name in ("Retry-After", "X-RateLimit-Retry-After"):
+        value = _number(headers.get(name))
+        if value is not None:
+            return max(0.0, value)
+    reset = _number(headers.get("X-RateLimit-Reset"))
+    if reset is None:
+        return None
+    return max(0.0, reset - clock() if reset >= _EPOCH_THRESHOLD else reset)
+
+
+def _number(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        return float(value)
     except ValueError:
         return None
 

@@ -28,9 +28,15 @@ def _specs(credentials: bool = False):
 
 
 def _spec(name: str):
+    """A sync by model name, `<destination>/<name>` (its asset key's tail) or `<name>` when only one sync has it."""
     specs = {s.name: s for s in _specs()}
-    short = {s.name.split("__", 1)[-1]: s for s in specs.values()}
-    spec = specs.get(name) or short.get(name)
+    by_asset = {s.name.removeprefix("sync_").replace("__", "/", 1): s for s in specs.values()}
+    spec = specs.get(name) or by_asset.get(name)
+    if spec is None:
+        same = sorted(s.name for s in specs.values() if s.name.split("__", 1)[-1] == name)
+        if len(same) > 1:
+            _fail(f"{name!r} names {len(same)} syncs ({', '.join(same)}); give the model name or <destination>/{name}")
+        spec = specs.get(same[0]) if same else None
     if spec is None:
         _fail(f"no sync named {name!r}; declared: {', '.join(sorted(specs)) or 'none'}")
     return spec
@@ -85,7 +91,7 @@ def validate_command() -> None:
 
 @app.command("plan")
 def plan_command(
-    name: Annotated[str, typer.Argument(help="sync model name, e.g. sync_klaviyo__customers (or just customers)")],
+    name: Annotated[str, typer.Argument(help="sync model name, e.g. sync_klaviyo__customers (or klaviyo/customers)")],
     warehouse: WarehouseOpt = None,
     as_of: AsOfOpt = None,
     show: Annotated[int, typer.Option("--show", help="example keys to print per kind")] = 5,
@@ -160,14 +166,16 @@ def emulators_command(
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8900,
 ) -> None:
-    """Serve local emulators of every supported destination API until stopped (Klaviyo under /klaviyo, ...)."""
+    """Serve local emulators of every supported destination API until stopped, each under its prefix (/klaviyo, ...)."""
     import uvicorn
 
     from destinations.emulators import build_app
 
-    console.print(f"emulators on http://{host}:{port}: KLAVIYO_BASE_URL=http://{host}:{port}/klaviyo")
-    console.print(f"  TWILIO_BASE_URL=http://{host}:{port}/twilio  ATTENTIVE_BASE_URL=http://{host}:{port}/attentive")
-    uvicorn.run(build_app(), host=host, port=port, log_level="warning")
+    app = build_app()
+    root = f"http://{host}:{port}"
+    prefixes = ", ".join(f"{root}/{name}" for name in app.state.emulators)
+    console.print(f"emulators on {prefixes} (<DESTINATION>_BASE_URL; WEBHOOK_URL={root}/webhook/receive)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 personalization_app = typer.Typer(help="The personalization API (on-site profiles).", no_args_is_help=True)
