@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey, Definitions, asset
 
-from orchestration.assets.quality import CHECK_NAME, build_quality_checks
+from orchestration.assets.quality import CHECK_NAME, build_quality_checks, sync_suites
 from orchestration.quality.suites import EXPECTATIONS_DIR, SuiteError, load_suite, load_suites
 from orchestration.quality.validate import build_expectation
 
@@ -38,7 +38,9 @@ def test_staging_and_mart_suites_ran_as_checks_in_the_build_and_passed(built_ret
     _, outcome = built_retailer
     gx_checks = {c.asset: c for c in outcome.checks if c.check == CHECK_NAME}
     marts = {"marts/customer_identifiers", "marts/customer_profiles", "marts/journey_actions"}
-    assert {f"staging/{m}" for m in STAGING_SUITES} | marts == set(gx_checks)
+    syncs = {f"syncs/{m}" for m in sync_suites()}  # a file, or derived from meta.sync
+    assert len(syncs) >= 3
+    assert {f"staging/{m}" for m in STAGING_SUITES} | marts | syncs == set(gx_checks)
     failed = {a: c.description for a, c in gx_checks.items() if not c.passed}
     assert not failed, failed
 
