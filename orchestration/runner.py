@@ -153,6 +153,7 @@ def _alert(outcome: RunOutcome, result) -> None:
     checks = [
         {"asset": c.asset, "check": c.check, "severity": c.severity, "description": c.description}
         for c in outcome.failed_checks
+        if c.severity == "ERROR"
     ]
     parts = []
     if outcome.blocked_syncs:

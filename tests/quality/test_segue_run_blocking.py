@@ -86,9 +86,34 @@ def _segue_run(warehouse):
     return result, " ".join(result.output.split())
 
 
+def _run_id(output) -> str:
+    return output.rsplit("run ", 1)[-1].split()[0]
+
+
+def _sensor_skips(run_id) -> bool:
+    """The alert sensor matching how the run ended skips it: `segue run` sent the alert itself."""
+    from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, SkipReason, build_run_status_sensor_context
+
+    from orchestration.automation import run_failure_alert, sync_blocked_alert
+
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        failed = run.status == DagsterRunStatus.FAILURE
+        kind = DagsterEventType.RUN_FAILURE if failed else DagsterEventType.RUN_SUCCESS
+        (record,) = instance.get_records_for_run(run_id, of_type=kind).records
+        sensor = run_failure_alert if failed else sync_blocked_alert
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+        )
+        return isinstance(sensor(context), SkipReason)
+
+
 def _sync_ran(warehouse, output) -> bool:
     """Whether the journey-email sync recorded a run for the Dagster run `segue run` just printed."""
-    run_id = output.rsplit("run ", 1)[-1].split()[0]
+    run_id = _run_id(output)
     rows = _query(
         warehouse,
         "select count(*) from segue.sync_runs where sync_name = 'sync_klaviyo__journey_emails' and dagster_run_id = ?",
@@ -156,6 +181,7 @@ def test_consent_violation_blocks_the_sync_alerts_and_exits_1_then_the_fix_lets_
     assert failed["asset"] == f"syncs/{SYNC_MODEL}" and failed["check"] == "gx_suite"
     assert "send_without_consent" in failed["description"]
     assert "s3cret" not in str(alert), "the webhook's token must not travel in the payload"
+    assert _sensor_skips(_run_id(output)), "under the daemon the alert sensors would alert a second time"
 
     # The fix: journey_actions as built, plus the action that has been waiting.
     _sql(
