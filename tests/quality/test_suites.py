@@ -62,6 +62,7 @@ def test_mart_suites_register_only_when_their_model_exists_and_block_when_a_sync
     base = Definitions(assets=[journey_actions, customer_profiles, sync_klaviyo__journey_emails])
     checks = build_quality_checks(base, suites=suites)
     specs = {spec.asset_key.to_user_string(): spec for c in checks for spec in c.check_specs}
-    assert set(specs) == {"marts/journey_actions", "marts/customer_profiles"}
+    assert set(specs) == {"marts/journey_actions", "marts/customer_profiles", "syncs/sync_klaviyo__journey_emails"}
     assert specs["marts/journey_actions"].blocking, "a sync reads journey_actions: its suite must block"
+    assert specs["syncs/sync_klaviyo__journey_emails"].blocking
     assert not specs["marts/customer_profiles"].blocking, "nothing syncs customer_profiles here"
