@@ -13,7 +13,12 @@ schedule whose groups are not in the graph yet is not defined.
 - `raw_arrivals_sensor` (polls every 5 minutes): a `segue_build` run when the row counts
   of the `raw` tables changed;
 - `segue_run_failure_alert` (any failed run) and `segue_sync_blocked_alert` (a successful
-  run in which a check failed): JSON to SEGUE_ALERT_WEBHOOK_URL, else the log.
+  run in which a check failed): JSON to SEGUE_ALERT_WEBHOOK_URL, else the log;
+- declarative automation, `segue_sync_automation_sensor`: every asset of group `syncs`
+  (the sync models, their gx_suite checks and the sync assets) follows its data
+  (`AutomationCondition.eager()`, and never past a failed blocking check), so
+  a run that refreshed what a sync reads (the nightly build, a UI
+  materialization) is followed by the sync without waiting for the next cron.
 """
 
 import hashlib
@@ -22,7 +27,10 @@ import logging
 import os
 
 from dagster import (
+    AssetsDefinition,
     AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -42,6 +50,7 @@ from dagster import (
 
 from orchestration import alerts, engines, settings
 from orchestration.assets.quality import build_quality_checks
+from orchestration.runner import ALERTED_TAG
 
 logger = logging.getLogger("segue.automation")
 
@@ -52,6 +61,9 @@ NIGHTLY_CRON = os.environ.get("SEGUE_NIGHTLY_CRON", "").strip() or "0 2 * * *"
 RAW_SCHEMA = "raw"
 BUILD_JOB = "segue_build"
 SENSOR_INTERVAL_SECONDS = 300
+SYNC_GROUP = "syncs"
+AUTOMATION_SENSOR = "segue_sync_automation_sensor"
+AUTOMATION_INTERVAL_SECONDS = 60
 ACTIVE_STATUSES = [
     DagsterRunStatus.QUEUED,
     DagsterRunStatus.NOT_STARTED,
@@ -89,9 +101,6 @@ def nightly_selection(graph):
     return AssetSelection.groups(*groups).upstream() if groups else None
 
 
-SYNC_GROUP = "syncs"
-
-
 def sync_schedule_targets(graph) -> list[tuple[str, str, AssetSelection]]:
     """(sync model, cron, selection) for every sync asset whose `meta.sync.schedule` is set.
 
@@ -122,6 +131,44 @@ def sync_schedule_targets(graph) -> list[tuple[str, str, AssetSelection]]:
                 todo.append(parent)
         targets.append((model, cron, AssetSelection.assets(*keys)))
     return targets
+
+
+def sync_automation_condition() -> AutomationCondition:
+    """A sync model or sync asset runs when what it reads updated (not in a run that already ran it),
+    never while a parent is missing or in progress, and never past a failed blocking check upstream."""
+    return (AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed()).with_label(
+        "sync follows its data"
+    )
+
+
+def with_sync_automation(assets: list) -> list:
+    """The same assets, with `sync_automation_condition()` on every spec of group `syncs`."""
+    condition = sync_automation_condition()
+
+    def mapped(spec):
+        return spec.replace_attributes(automation_condition=condition) if spec.group_name == SYNC_GROUP else spec
+
+    out = []
+    for item in assets:
+        if isinstance(item, AssetsDefinition) and any(spec.group_name == SYNC_GROUP for spec in item.specs):
+            item = item.map_asset_specs(mapped)
+        out.append(item)
+    return out
+
+
+def sync_automation_sensor() -> AutomationConditionSensorDefinition:
+    return AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=AssetSelection.groups(SYNC_GROUP),
+        default_status=DefaultSensorStatus.RUNNING if _default_status() else DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
+        run_tags={"segue/trigger": AUTOMATION_SENSOR},
+        description=(
+            "Declarative automation of group syncs: a sync model and its sync run after what they read "
+            "updated (e.g. right after the nightly build refreshed profiles), unless a blocking check "
+            "upstream failed. Runs that already ran a sync are not repeated."
+        ),
+    )
 
 
 def raw_table_counts(warehouse: str) -> dict[str, int]:
@@ -198,11 +245,14 @@ def raw_arrivals_sensor(context: SensorEvaluationContext):
 )
 def run_failure_alert(context: RunFailureSensorContext):
     run = context.dagster_run
+    if (run.tags or {}).get(ALERTED_TAG):
+        return SkipReason(f"run {run.run_id} sent its own alert (segue run)")
     message = context.failure_event.message or "run failed"
     checks = alerts.failed_checks(context.instance, run.run_id)
     skipped = alerts.skipped_steps(context.instance, run.run_id)
     where = alerts.send(alerts.build_payload("run_failed", run, message, checks, skipped))
     context.log.info(f"alert for failed run {run.run_id} sent to {where}")
+    return None
 
 
 @run_status_sensor(
@@ -216,6 +266,8 @@ def run_failure_alert(context: RunFailureSensorContext):
 )
 def sync_blocked_alert(context: RunStatusSensorContext):
     run = context.dagster_run
+    if (run.tags or {}).get(ALERTED_TAG):
+        return SkipReason(f"run {run.run_id} sent its own alert (segue run)")
     checks = [c for c in alerts.failed_checks(context.instance, run.run_id) if c["severity"] == "ERROR"]
     if not checks:
         return SkipReason("no failed check")
@@ -223,6 +275,13 @@ def sync_blocked_alert(context: RunStatusSensorContext):
     names = ", ".join(f"{c['asset']}:{c['check']}" for c in checks)
     alerts.send(alerts.build_payload("sync_blocked", run, f"data-quality checks failed: {names}", checks, skipped))
     return None
+
+
+def automation_sensors(graph) -> list:
+    """The automation sensor, when some asset of group `syncs` carries an automation condition."""
+    nodes = [graph.get(k) for k in graph.get_all_asset_keys()]
+    automated = [n for n in nodes if n.group_name == SYNC_GROUP and n.automation_condition is not None]
+    return [sync_automation_sensor()] if automated else []
 
 
 def quality_and_automation(base: Definitions) -> Definitions:
@@ -269,5 +328,10 @@ def quality_and_automation(base: Definitions) -> Definitions:
         asset_checks=build_quality_checks(base) if on_duckdb else [],
         jobs=jobs,
         schedules=schedules,
-        sensors=[*([raw_arrivals_sensor] if on_duckdb else []), run_failure_alert, sync_blocked_alert],
+        sensors=[
+            *([raw_arrivals_sensor] if on_duckdb else []),
+            run_failure_alert,
+            sync_blocked_alert,
+            *automation_sensors(graph),
+        ],
     )

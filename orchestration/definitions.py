@@ -6,7 +6,7 @@ from dagster_dbt import DbtCliResource
 from orchestration import engines
 from orchestration.assets.dbt import RAW_SOURCE_SPECS, segue_dbt_models
 from orchestration.assets.syncs import SYNC_ASSETS
-from orchestration.automation import quality_and_automation
+from orchestration.automation import quality_and_automation, with_sync_automation
 from orchestration.project import dbt_executable, dbt_project
 
 # Everything Segue builds, in dependency order: the job `segue run` launches.
@@ -19,7 +19,11 @@ segue_build_job = define_asset_job(
 # The sync engine reads the DuckDB file; on the postgres and spark dbt targets the
 # graph is the dbt project alone (README, "Scaling out").
 defs = Definitions(
-    assets=[*RAW_SOURCE_SPECS, segue_dbt_models, *(SYNC_ASSETS if engines.uses_duckdb() else [])],
+    # Sync models and syncs carry declarative automation (automation.py).
+    assets=[
+        *RAW_SOURCE_SPECS,
+        *with_sync_automation([segue_dbt_models, *(SYNC_ASSETS if engines.uses_duckdb() else [])]),
+    ],
     jobs=[segue_build_job],
     resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )

@@ -92,7 +92,12 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
             raise_on_error=False,
             asset_selection=asset_keys,
             run_config={"loggers": {"console": {"config": {"log_level": log_level.upper()}}}},
-            tags={"segue/dry_run": str(dry_run).lower(), "segue/entrypoint": "segue run"},
+            tags={
+                "segue/dry_run": str(dry_run).lower(),
+                "segue/entrypoint": "segue run",
+                # `segue run` sends its own alert (no daemon runs its sensors); the alert sensors skip it.
+                ALERTED_TAG: "in-process",
+            },
         )
     outcome = RunOutcome(
         success=result.success,
@@ -133,4 +138,37 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
     # when Dagster let the run itself finish.
     if any(c.severity == "ERROR" for c in outcome.failed_checks) or outcome.blocked_syncs:
         outcome.success = False
+    if not outcome.success:
+        _alert(outcome, result)
     return outcome
+
+
+ALERTED_TAG = "segue/alerted"
+
+
+def _alert(outcome: RunOutcome, result) -> None:
+    """A failed run or a blocked sync: the alert the sensors would send under the daemon (alerts.py)."""
+    from orchestration import alerts
+
+    checks = [
+        {"asset": c.asset, "check": c.check, "severity": c.severity, "description": c.description}
+        for c in outcome.failed_checks
+        if c.severity == "ERROR"
+    ]
+    parts = []
+    if outcome.blocked_syncs:
+        parts.append(f"blocked syncs: {', '.join(outcome.blocked_syncs)}")
+    if checks:
+        parts.append(f"failed checks: {', '.join(c['asset'] + ':' + c['check'] for c in checks)}")
+    if outcome.failed_steps:
+        parts.append(f"failed steps: {', '.join(outcome.failed_steps)}")
+    # A blocking check that fails fails its step (and so the Dagster run); what matters is the sync it stopped.
+    kind = "sync_blocked" if outcome.blocked_syncs else "run_failed"
+    payload = alerts.build_payload(kind, result.dagster_run, f"segue run: {'; '.join(parts)}", checks, [])
+    payload["blocked_assets"] = sorted({*outcome.blocked_syncs, *_skipped(result)})
+    payload["blocked_syncs"] = list(outcome.blocked_syncs)
+    alerts.send(payload)
+
+
+def _skipped(result) -> list[str]:
+    return [e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED" and e.step_key]

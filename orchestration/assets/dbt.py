@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext, AssetMaterialization, AssetSpec, Fail
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration import engines, raw_contract, settings
+from orchestration.assets.journey_metadata import journey_metadata
 from orchestration.project import dbt_project, ensure_manifest
 
 MANIFEST_PATH = ensure_manifest()
@@ -138,11 +139,16 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
             return context.asset_key_for_output(event.output_name)
         return event.asset_key if isinstance(event, AssetMaterialization) else None
 
-    counts = _row_counts(warehouse, [key_of(ev) for ev in events]) if engines.uses_duckdb() else {}
-    for event in events:
-        key = key_of(event)
-        if key in counts:
-            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[key]})
+    keys = [key_of(ev) for ev in events]
+    counts = _row_counts(warehouse, keys) if engines.uses_duckdb() else {}
+    # Journey decisions (send/holdout/suppressed by reason), plotted per run: assets/journey_metadata.py.
+    extra = journey_metadata(warehouse, keys) if engines.uses_duckdb() else {}
+    for event, key in zip(events, keys, strict=True):
+        if key in counts or key in extra:
+            metadata = {**event.metadata, **extra.get(key, {})}
+            if key in counts:
+                metadata["dagster/row_count"] = counts[key]
+            event = event.with_metadata(metadata)
         yield event
 
 

@@ -20,6 +20,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
+    AutomationCondition,
     Definitions,
     MetadataValue,
     asset_check,
@@ -85,16 +86,18 @@ def _model_keys(graph) -> dict[str, AssetKey]:
     return keys
 
 
-def build_gx_check(suite: Suite, asset_key: AssetKey, blocking: bool):
+def build_gx_check(suite: Suite, asset_key: AssetKey, blocking: bool, automation_condition=None):
     description = suite.description or f"Great Expectations suite {suite.path.name}"
     reason = "blocks everything downstream (a sync reads it)" if blocking else "non-blocking"
+    source = f"expectations/{suite.path.name}" if suite.path.exists() else "derived from meta.sync"
 
     @asset_check(
         asset=asset_key,
         name=CHECK_NAME,
         blocking=blocking,
-        description=f"{description} [suite: expectations/{suite.path.name}; {reason}]",
+        description=f"{description} [suite: {source}; {reason}]",
         metadata={"suite_file": MetadataValue.path(str(suite.path)), "blocking": blocking},
+        automation_condition=automation_condition,
     )
     def _gx_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         from orchestration.quality.validate import ModelMissingError, run_suite
@@ -146,10 +149,21 @@ def build_gx_check(suite: Suite, asset_key: AssetKey, blocking: bool):
     return _gx_check
 
 
+def sync_suites() -> dict[str, Suite]:
+    """The derived suite of every declared sync model, by model name."""
+    from destinations.config import load_manifest, load_specs
+    from orchestration.assets.dbt import MANIFEST_PATH
+    from orchestration.quality.sync_suites import derived_suite
+
+    return {spec.name: derived_suite(spec) for spec in load_specs(load_manifest(MANIFEST_PATH), credentials=False)}
+
+
 def build_quality_checks(base: Definitions, suites: dict[str, Suite] | None = None) -> list:
     """One asset check per suite whose model is in `base`'s asset graph."""
     graph = base.resolve_asset_graph()
-    suites = load_suites() if suites is None else suites
+    if suites is None:
+        # A sync model without a suite file gets the one its meta.sync implies (quality/sync_suites.py).
+        suites = {**sync_suites(), **load_suites()}
     keys = _model_keys(graph)
     blocking_keys = _blocking_keys(graph)
     checks = []
@@ -158,5 +172,7 @@ def build_quality_checks(base: Definitions, suites: dict[str, Suite] | None = No
         if key is None:
             continue  # the model is not in this project (yet): its suite waits for it
         blocking = suite.blocking == "true" or (suite.blocking == "auto" and key in blocking_keys)
-        checks.append(build_gx_check(suite, key, blocking))
+        # A check on an automated asset (group syncs) runs with it (automation.py).
+        automated = graph.get(key).automation_condition is not None
+        checks.append(build_gx_check(suite, key, blocking, AutomationCondition.eager() if automated else None))
     return checks

@@ -130,7 +130,7 @@ def _quote(name: str) -> str:
 def _relation_exists(con, schema: str, table: str) -> bool:
     row = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchone()
+    ).fetchall()[0]
     return bool(row and row[0])
 
 
@@ -161,7 +161,8 @@ def run_suite(
     try:
         if not _relation_exists(con, schema, suite.model):
             raise ModelMissingError(f"{schema}.{suite.model} is not in the warehouse {warehouse}; build it first")
-        row_count = con.execute(f"select count(*) from {relation}").fetchone()[0]
+        # fetchall, not fetchone: DuckDB 2 refuses the relation API below while a result is unfinished.
+        row_count = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
 
         if suite.row_count_change is not None:
             results["row_count_change"] = _row_count_change(suite, row_count, previous_row_count)

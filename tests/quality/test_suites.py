@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey, Definitions, asset
 
-from orchestration.assets.quality import CHECK_NAME, build_quality_checks
+from orchestration.assets.quality import CHECK_NAME, build_quality_checks, sync_suites
 from orchestration.quality.suites import EXPECTATIONS_DIR, SuiteError, load_suite, load_suites
 from orchestration.quality.validate import build_expectation
 
@@ -38,7 +38,9 @@ def test_staging_and_mart_suites_ran_as_checks_in_the_build_and_passed(built_ret
     _, outcome = built_retailer
     gx_checks = {c.asset: c for c in outcome.checks if c.check == CHECK_NAME}
     marts = {"marts/customer_identifiers", "marts/customer_profiles", "marts/journey_actions"}
-    assert {f"staging/{m}" for m in STAGING_SUITES} | marts == set(gx_checks)
+    syncs = {f"syncs/{m}" for m in sync_suites()}  # a file, or derived from meta.sync
+    assert len(syncs) >= 3
+    assert {f"staging/{m}" for m in STAGING_SUITES} | marts | syncs == set(gx_checks)
     failed = {a: c.description for a, c in gx_checks.items() if not c.passed}
     assert not failed, failed
 
@@ -60,6 +62,7 @@ def test_mart_suites_register_only_when_their_model_exists_and_block_when_a_sync
     base = Definitions(assets=[journey_actions, customer_profiles, sync_klaviyo__journey_emails])
     checks = build_quality_checks(base, suites=suites)
     specs = {spec.asset_key.to_user_string(): spec for c in checks for spec in c.check_specs}
-    assert set(specs) == {"marts/journey_actions", "marts/customer_profiles"}
+    assert set(specs) == {"marts/journey_actions", "marts/customer_profiles", "syncs/sync_klaviyo__journey_emails"}
     assert specs["marts/journey_actions"].blocking, "a sync reads journey_actions: its suite must block"
+    assert specs["syncs/sync_klaviyo__journey_emails"].blocking
     assert not specs["marts/customer_profiles"].blocking, "nothing syncs customer_profiles here"
