@@ -102,6 +102,22 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def record(row: str, results: Path = RESULTS) -> None:
+    """Add a row at the end of the first table of bench/results.md (sections with tables of their own follow it)."""
+    lines = results.read_text().splitlines(keepends=True) if results.exists() else []
+    last = None
+    for index, line in enumerate(lines):
+        if line.startswith("|"):
+            last = index
+        elif last is not None:
+            break
+    if last is None:
+        lines.append(row)
+    else:
+        lines.insert(last + 1, row)
+    results.write_text("".join(lines))
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -477,8 +493,7 @@ def main(argv: list[str] | None = None) -> dict:
         row += f"; {options.note}"
     row += f" | {facts} |\n"
     if not options.no_record:
-        with RESULTS.open("a") as handle:
-            handle.write(row)
+        record(row)
         print(f"appended to {RESULTS}")
     if options.work is None:
         shutil.rmtree(work, ignore_errors=True)

@@ -38,6 +38,7 @@ from bench_build import (  # noqa: E402
     ensure_raw,
     load_average,
     machine_facts,
+    record,
     run_dbt,
 )
 
@@ -112,8 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{staging.seconds:.0f} s (not counted); load average {load_before:.1f}/{load_after:.1f} before/after "
             f"| {facts} |\n"
         )
-        with RESULTS.open("a") as handle:
-            handle.write(row)
+        record(row)
         print(f"appended to {RESULTS}")
     if options.work is None:
         shutil.rmtree(work, ignore_errors=True)

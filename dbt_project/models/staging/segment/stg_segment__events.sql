@@ -1,9 +1,20 @@
+{{ config(
+    materialized=segue.staging_materialization(),
+    unique_key='event_id',
+    incremental_strategy=segue.staging_incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ segue.prune_out_of_window('occurred_at') }}",
+) }}
+
 with
 
 base_events as (
 
-    select * from {{ ref('base_segment__events') }}
-    where quarantine_reason is null
+    select base.* from {{ ref('base_segment__events') }} as base
+    where
+        base.quarantine_reason is null
+        -- incremental runs: only event_ids not staged yet (macros/staging/incremental_staging.sql)
+        and {{ segue.new_rows_only('event_id', 'base') }}
 
 ),
 
