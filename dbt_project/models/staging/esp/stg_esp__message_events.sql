@@ -56,7 +56,7 @@ ranked as (
         ) as delivery_rank
 
     from base_message_events
-    where base_message_events.event_id in (select replayed.event_id from replayed)
+    where event_id in (select replayed.event_id from replayed)
 
 ),
 

@@ -60,7 +60,7 @@ ranked as (
         ) as delivery_rank
 
     from base_events
-    where base_events.event_id in (select replayed.event_id from replayed)
+    where event_id in (select replayed.event_id from replayed)
 
 ),
 
