@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     ensure_raw(raw, customers, options.seed)
     work = options.work or Path(tempfile.mkdtemp(prefix="bench_identity_components_"))
     work.mkdir(parents=True, exist_ok=True)
-    warehouse = work / "identity.duckdb"
+    warehouse = work / "components.duckdb"
     shutil.copyfile(raw, warehouse)
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
