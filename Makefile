@@ -88,8 +88,18 @@ test-engines: install $(ENGINES_STAMP)
 		env $$settings SEGUE_TEST_ENGINES=1 $(BIN)/pytest -v tests/engines; \
 	fi
 
+# Every benchmark in bench/ (each appends its row to bench/results.md; about an hour on 2 cores).
+# The 1M-customer retailer is generated once into $(BENCH_RAW_DIR) and reused by later runs.
+BENCH_RAW_DIR ?= /tmp/segue-bench
 bench: install
+	@mkdir -p $(BENCH_RAW_DIR)
 	$(BIN)/python bench/bench_generate.py --customers 1000000
+	$(BIN)/python bench/bench_build.py --customers 1000000 --raw $(BENCH_RAW_DIR)/raw-1000000-seed42.duckdb --incremental
+	$(BIN)/python bench/bench_identity_components.py --identifiers 5000000 --raw $(BENCH_RAW_DIR)/raw-5m-identifiers.duckdb
+	$(BIN)/python bench/bench_identity.py --customers 1000000 --warehouse $(BENCH_RAW_DIR)/identity-1000000.duckdb
+	$(BIN)/python bench/bench_profiles.py --customers 1000000 --warehouse $(BENCH_RAW_DIR)/profiles-1000000.duckdb
+	$(BIN)/python bench/bench_run_overhead.py
+	$(BIN)/python bench/bench_gx.py --warehouse $(BENCH_RAW_DIR)/identity-1000000.duckdb
 	$(BIN)/python bench/bench_sync_plan.py --rows 1000000 --scale 10
 	$(BIN)/python bench/bench_delivery.py
 	$(BIN)/python bench/bench_drt.py --profiles 100000 --drt-rows 1000 --drt-rows-limited 300

@@ -1,4 +1,17 @@
+-- Counts come from the raw table itself and from stg_quarantined_rows (a
+-- table already built), so the base views are not evaluated a third time.
 with
+
+quarantined as (
+
+    select
+        source_table,
+        count(*) as quarantined_rows
+
+    from {{ ref('stg_quarantined_rows') }}
+    group by source_table
+
+),
 
 {% for source_system, source_table, base_model, stg_model in segue.staging_tables() %}
 {{ base_model }}_counts as (
@@ -6,11 +19,9 @@ with
     select
         '{{ source_system }}' as source_system,
         '{{ source_table }}' as source_table,
-        count(*) as raw_rows,
-        sum(case when quarantine_reason is null then 1 else 0 end) as usable_rows,
-        sum(case when quarantine_reason is null then 0 else 1 end) as quarantined_rows
+        count(*) as raw_rows
 
-    from {{ ref(base_model) }}
+    from {{ source(source_system, source_table) }}
 
 ),
 
@@ -38,15 +49,17 @@ unioned as (
 final as (
 
     select
-        source_system,
-        source_table,
-        raw_rows,
-        quarantined_rows,
-        usable_rows,
-        staged_rows,
-        usable_rows - staged_rows as duplicate_rows
+        unioned.source_system,
+        unioned.source_table,
+        unioned.raw_rows,
+        coalesce(quarantined.quarantined_rows, 0) as quarantined_rows,
+        unioned.raw_rows - coalesce(quarantined.quarantined_rows, 0) as usable_rows,
+        unioned.staged_rows,
+        unioned.raw_rows - coalesce(quarantined.quarantined_rows, 0) - unioned.staged_rows as duplicate_rows
 
     from unioned
+    left join quarantined
+        on unioned.source_table = quarantined.source_table
 
 )
 

@@ -8,21 +8,6 @@ source as (
 
 ),
 
-calling_codes as (
-
-    select * from {{ ref('country_calling_codes') }}
-
-),
-
-blocked_values as (
-
-    select distinct
-        identifier_type,
-        identifier_value
-    from {{ ref('blocked_identifier_values') }}
-
-),
-
 renamed as (
 
     select
@@ -52,45 +37,7 @@ renamed as (
 
 ),
 
-normalized as (
-
-    select
-        renamed.*,
-        {{ segue.normalize_email('renamed.email_text') }} as email,
-        {{ segue.normalize_phone('renamed.phone_text', 'codes', digits='renamed.phone_digits') }} as phone,
-        codes.calling_code as phone_calling_code
-
-    from renamed
-    left join calling_codes as codes
-        on coalesce(renamed.country, {{ segue.default_phone_country() }}) = codes.country
-
-),
-
-flagged as (
-
-    select
-        normalized.*,
-        normalized.email_text is not null and normalized.email is null as is_email_invalid,
-        normalized.phone_text is not null and normalized.phone is null as is_phone_invalid,
-        {{ segue.is_placeholder_email_pattern('normalized.email_text') }}
-        or blocked_email.identifier_value is not null as is_placeholder_email,
-        {{ segue.is_placeholder_phone_pattern(
-            'normalized.phone_digits', 'normalized.phone', 'normalized.phone_calling_code'
-        ) }}
-        or blocked_phone.identifier_value is not null as is_placeholder_phone
-
-    from normalized
-    left join blocked_values as blocked_email
-        on
-            blocked_email.identifier_type = 'email'
-            and normalized.email_text = blocked_email.identifier_value
-    left join blocked_values as blocked_phone
-        on
-            blocked_phone.identifier_type = 'phone'
-            and {{ segue.phone_lookup_key('normalized.phone_text', digits='normalized.phone_digits') }}
-            = blocked_phone.identifier_value
-
-),
+{{ segue.contact_fields('renamed', 'country') }},
 
 validated as (
 

@@ -1,0 +1,548 @@
+"""How fast, and in how much memory, does the whole dbt build run? And the incremental one?
+
+Full build: on a generated retailer (the raw file is generated once and kept,
+default /tmp/segue-bench/raw-<customers>-seed<seed>.duckdb; every run works
+on a fresh copy of it), runs `dbt seed` then `dbt run --exclude
+path:models/syncs` (staging, identity, profiles, segments, journeys: every
+table the syncs read) in a dbt subprocess, and compares it with a "floor":
+one DuckDB query, in this same process run, that scans every column of every
+raw table once. Prints wall time, the slowest models (dbt's run_results.json),
+the peak resident memory of dbt's process tree (sampled from /proc), the ratio
+to the floor, the machine (cores, memory, load, versions), and appends one row
+to bench/results.md.
+
+With --incremental it then appends 1% new raw rows (append_raw_rows: new ids,
+the rest copied from existing rows), runs the same `dbt run` again (the
+incremental models only process the new rows), runs `dbt run --full-refresh`
+on a copy of the same appended warehouse, and checks that every table and view
+the two builds produced holds the same rows (staging, identity, profiles,
+segments, journeys, marts).
+
+Goals (issue 8, items 1 and 2): full build <= 90 s, <= 20x the floor, peak RSS
+<= 6 GB at 1M customers (~30M events) on 2 cores; incremental build <= 15% of
+the full build, results identical to the full rebuild.
+
+    .venv/bin/python bench/bench_build.py                           # 1,000,000 customers
+    .venv/bin/python bench/bench_build.py --customers 100000 --incremental
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+AS_OF = datetime(2026, 11, 20, 12)
+RESULTS = ROOT / "bench" / "results.md"
+DBT_PROJECT = ROOT / "dbt_project"
+# What the full build runs after `dbt seed`: every model except the sync views.
+BUILD_ARGS = ["run", "--exclude", "path:models/syncs"]
+# Schemas whose relations the incremental and full-refresh builds must agree on.
+COMPARED_SCHEMAS = ("staging", "identity", "profiles", "segments", "journeys", "marts")
+
+# Raw tables the appended rows go to: (table, id column, time column). The new
+# rows copy existing ones (every share-th by a stable hash of the id) under
+# new ids; children (order_lines, pos_lines) follow their new parents.
+APPENDED = [
+    ("customers", "customer_id", "created_at"),
+    ("loyalty_members", "loyalty_id", "enrolled_at"),
+    ("orders", "order_id", "ordered_at"),
+    ("pos_transactions", "transaction_id", "transacted_at"),
+    ("identifies", "message_id", "timestamp"),
+    ("events", "event_id", "timestamp"),
+    ("consents", "consent_id", "recorded_at"),
+    ("message_events", "event_id", "occurred_at"),
+]
+CHILDREN = [("order_lines", "orders", "order_id"), ("pos_lines", "pos_transactions", "transaction_id")]
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def memory_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        return float("nan")
+
+
+def machine_facts() -> str:
+    import dbt.version
+
+    try:
+        import dbt.adapters.duckdb.__version__ as dbt_duckdb_version
+
+        adapter = f", dbt-duckdb {dbt_duckdb_version.version}"
+    except ImportError:  # pragma: no cover - adapter always installed with Segue
+        adapter = ""
+    return (
+        f"{os.cpu_count()} cores, {memory_gb():.0f} GB, {platform.system()} {platform.machine()}, "
+        f"python {platform.python_version()}, duckdb {duckdb.__version__}, "
+        f"dbt-core {dbt.version.__version__}{adapter}"
+    )
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def record(row: str, results: Path = RESULTS) -> None:
+    """Add a row at the end of the first table of bench/results.md (sections with tables of their own follow it)."""
+    lines = results.read_text().splitlines(keepends=True) if results.exists() else []
+    last = None
+    for index, line in enumerate(lines):
+        if line.startswith("|"):
+            last = index
+        elif last is not None:
+            break
+    if last is None:
+        lines.append(row)
+    else:
+        lines.insert(last + 1, row)
+    results.write_text("".join(lines))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def default_raw_path(customers: int, seed: int) -> Path:
+    return Path(tempfile.gettempdir()) / "segue-bench" / f"raw-{customers}-seed{seed}.duckdb"
+
+
+def has_retailer(path: Path, customers: int, seed: int) -> bool:
+    if not path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        row = con.execute("select customers, seed from truth.generation").fetchone()
+        return row is not None and tuple(row) == (customers, seed)
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+
+
+def ensure_raw(path: Path, customers: int, seed: int) -> None:
+    """Generate the raw retailer into `path` unless it already holds it (generated once, then reused)."""
+    if has_retailer(path, customers, seed):
+        print(f"reusing the generated retailer {path}", flush=True)
+        return
+    from orchestration.generator import generate
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.duckdb")
+    partial.unlink(missing_ok=True)
+    print(f"generating {customers:,} customers (seed {seed}) into {path} (kept for later runs) ...", flush=True)
+    started = time.perf_counter()
+    generate(str(partial), customers=customers, seed=seed, as_of=AS_OF)
+    partial.replace(path)
+    print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def raw_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    rows = con.execute(
+        """select table_name, column_name from information_schema.columns
+           where table_schema = 'raw' order by table_name, ordinal_position"""
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def floor_query(columns: dict[str, list[str]]) -> str:
+    """One scan of every raw column: counts and total text length, so every value is read and nothing kept."""
+    parts = []
+    for table, names in columns.items():
+        lengths = " + ".join(f'coalesce(length(cast("{c}" as varchar)), 0)' for c in names)
+        parts.append(f"select '{table}' as t, count(*) as n, sum({lengths}) as chars from raw.{table}")
+    return " union all ".join(parts)
+
+
+def run_floor(path: Path) -> tuple[float, int]:
+    """Wall seconds of the floor scan and the raw rows it read (a warm-up scan first, as dbt's reads are warm)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        query = floor_query(raw_columns(con))
+        con.execute(query).fetchall()
+        started = time.perf_counter()
+        rows = con.execute(query).fetchall()
+        elapsed = time.perf_counter() - started
+    finally:
+        con.close()
+    return elapsed, sum(n for _, n, _ in rows)
+
+
+def append_raw_rows(path: Path, share: float = 0.01, tag: str = "inc1") -> dict[str, int]:
+    """Append about `share` new rows to every raw table that grows (APPENDED), and their lines.
+
+    Each new row copies an existing one (chosen by a stable hash of its id) under
+    a new id `<id>-<tag>`; new customers and loyalty members get a new email
+    (`<tag>.<email>`) and no phone, so they are new people rather than copies
+    that would merge with the old ones. Returns rows appended per table.
+    """
+    modulus = max(1, round(1 / share))
+    appended: dict[str, int] = {}
+    con = duckdb.connect(str(path))
+    try:
+        for table, id_column, _ in APPENDED:
+            replace = [f"{id_column} || '-{tag}' as {id_column}"]
+            if table in ("customers", "loyalty_members"):
+                replace += [f"'{tag}.' || email as email", "null as phone"]
+            if table == "loyalty_members":
+                replace += ["null as customer_id"]
+            replaced = ", ".join(replace)
+            excluded = ", ".join(expr.rsplit(" as ", 1)[1] for expr in replace)
+            count = con.execute(
+                f"""insert into raw.{table} by name
+                    select * exclude ({excluded}), {replaced} from raw.{table}
+                    where {id_column} is not null and hash({id_column}) % {modulus} = 0
+                      and not ends_with({id_column}, '-{tag}')"""
+            ).fetchone()[0]
+            appended[table] = count
+        for child, parent, key in CHILDREN:
+            count = con.execute(
+                f"""insert into raw.{child} by name
+                    select * exclude ({key}), {key} || '-{tag}' as {key} from raw.{child}
+                    where {key} in (select left({key}, length({key}) - {len(tag) + 1})
+                                    from raw.{parent} where ends_with({key}, '-{tag}'))"""
+            ).fetchone()[0]
+            appended[child] = count
+    finally:
+        con.close()
+    return appended
+
+
+def compare_warehouses(left: Path, right: Path, schemas: tuple[str, ...] = COMPARED_SCHEMAS) -> list[str]:
+    """Relations (tables and views) of `schemas` whose rows differ between two warehouses, with the counts."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        schema_list = ", ".join(f"'{s}'" for s in schemas)
+        relations = con.execute(
+            f"""select schema_name, table_name from duckdb_tables()
+                where database_name = 'l' and schema_name in ({schema_list})
+                union all
+                select schema_name, view_name from duckdb_views()
+                where database_name = 'l' and schema_name in ({schema_list}) and not internal
+                order by 1, 2"""
+        ).fetchall()
+        differences = []
+        for schema, name in relations:
+            counted = []
+            for first, second in (("l", "r"), ("r", "l")):
+                counted.append(
+                    con.execute(
+                        f"select count(*) from (select * from {first}.{schema}.{name} "
+                        f"except all select * from {second}.{schema}.{name})"
+                    ).fetchone()[0]
+                )
+            if any(counted):
+                differences.append(
+                    f"{schema}.{name}: {counted[0]} rows only in {left.name}, {counted[1]} only in {right.name}"
+                )
+        if not relations:
+            differences.append("no relations to compare")
+        return differences
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- dbt
+
+
+@dataclass
+class Build:
+    seconds: float
+    peak_rss_gb: float
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def dbt_command(work: Path, args: list[str], as_of: datetime = AS_OF) -> list[str]:
+    dbt = Path(sys.executable).parent / "dbt"
+    return [
+        str(dbt) if dbt.exists() else "dbt",
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        # Incremental staging is opt-in (dbt_project.yml); the bench measures it.
+        json.dumps({"as_of": as_of.isoformat(sep=" "), "staging_incremental": True}),
+    ]
+
+
+def run_dbt(warehouse: Path, work: Path, args: list[str], threads: int | None = None, as_of: datetime = AS_OF) -> Build:
+    """Run dbt on `warehouse` (dbt var as_of), sampling the resident memory of its process tree every 50 ms."""
+    env = {
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "SEGUE_WAREHOUSE": str(warehouse),
+        "SEGUE_DBT_TARGET": "duckdb",
+    }
+    env.pop("SEGUE_AS_OF", None)
+    if threads:
+        env["SEGUE_DBT_THREADS"] = str(threads)
+    peak = 0
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        dbt_command(work, args, as_of),
+        cwd=DBT_PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_bytes(proc.pid))
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    reader.join()
+    if not peak:  # finished before the first sample: ru_maxrss of the largest finished child
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    if proc.returncode != 0:
+        sys.exit(f"dbt {' '.join(args)} failed ({proc.returncode}):\n{''.join(output)[-6000:]}")
+    build = Build(seconds=elapsed, peak_rss_gb=peak / 2**30)
+    results_path = work / "target" / "run_results.json"
+    if results_path.exists() and args[0] in ("run", "build"):
+        results = json.loads(results_path.read_text())["results"]
+        build.timings = sorted(
+            ((r["unique_id"].split(".")[-1], float(r["execution_time"])) for r in results), key=lambda item: -item[1]
+        )
+        for result in results:
+            build.statuses[result["status"]] = build.statuses.get(result["status"], 0) + 1
+    return build
+
+
+def layer_seconds(timings: list[tuple[str, float]]) -> dict[str, float]:
+    """Model seconds (summed over dbt's threads) per layer, by name."""
+    layers: dict[str, float] = {}
+    for name, seconds in timings:
+        if name.startswith(("stg_", "base_")):
+            layer = "staging"
+        elif "identit" in name:
+            layer = "identity"
+        elif "profile" in name or "consent" in name:
+            layer = "profiles"
+        elif "segment" in name:
+            layer = "segments"
+        elif "journey" in name:
+            layer = "journeys"
+        else:
+            layer = "other"
+        layers[layer] = layers.get(layer, 0.0) + seconds
+    return layers
+
+
+def build_args(select: str | None) -> list[str]:
+    """`dbt run` of everything but the sync views, or of `select` (the tests' smoke runs select a few models)."""
+    return ["run", "--select", *select.split()] if select else list(BUILD_ARGS)
+
+
+def staged_counts(warehouse: Path) -> dict[str, int]:
+    """Rows of the tables the results row names (those the build made)."""
+    tables = {
+        "events": "staging.stg_segment__events",
+        "identifiers": "marts.customer_identifiers",
+        "profiles": "marts.customer_profiles",
+        "actions": "marts.journey_actions",
+    }
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        existing = {
+            f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        }
+        return {
+            name: con.execute(f"select count(*) from {table}").fetchone()[0] if table in existing else 0
+            for name, table in tables.items()
+        }
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def describe(build: Build, top: int = 8) -> str:
+    lines = [f"  {seconds:7.1f} s  {name}" for name, seconds in build.timings[:top]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--raw", type=Path, help="the generated raw retailer (made once, then reused)")
+    parser.add_argument("--work", type=Path, help="folder for the build copies and dbt's target (default: temp)")
+    parser.add_argument("--threads", type=int, help="dbt threads (default: profiles.yml, SEGUE_DBT_THREADS or 4)")
+    parser.add_argument("--incremental", action="store_true", help="also run the incremental benchmark")
+    parser.add_argument("--share", type=float, default=0.01, help="share of new raw rows appended (incremental)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
+    parser.add_argument("--note", default="", help="free text added to the results row")
+    parser.add_argument("--select", help="dbt selection instead of every model but the syncs (smoke tests)")
+    options = parser.parse_args(argv)
+
+    raw = options.raw or default_raw_path(options.customers, options.seed)
+    ensure_raw(raw, options.customers, options.seed)
+    work = options.work or Path(tempfile.mkdtemp(prefix="bench_build_"))
+    work.mkdir(parents=True, exist_ok=True)
+    warehouse = work / "build.duckdb"
+    shutil.copyfile(raw, warehouse)
+
+    facts = machine_facts()
+    print(f"machine: {facts}", flush=True)
+    load_before = load_average()
+    floor_seconds, floor_rows = run_floor(warehouse)
+    print(f"floor: one scan of every raw column, {floor_rows:,} rows, {floor_seconds:.2f} s", flush=True)
+    args = build_args(options.select)
+    seed = run_dbt(warehouse, work, ["seed"], options.threads)
+    build = run_dbt(warehouse, work, args, options.threads)
+    total = seed.seconds + build.seconds
+    peak = max(seed.peak_rss_gb, build.peak_rss_gb)
+    ratio = total / floor_seconds if floor_seconds else float("nan")
+    layers = layer_seconds(build.timings)
+    load_after = load_average()
+    counts = staged_counts(warehouse)
+    events, identifiers, customers, actions = (counts[k] for k in ("events", "identifiers", "profiles", "actions"))
+    layer_text = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(layers.items(), key=lambda i: -i[1]))
+    print(
+        f"full build (dbt seed + dbt {' '.join(args)}): {total:.1f} s wall (seed {seed.seconds:.1f} s), "
+        f"{ratio:.1f}x the floor, peak RSS {peak:.2f} GB (dbt's process tree); "
+        f"model seconds summed over threads: {layer_text}; "
+        f"{events:,} events staged, {identifiers:,} identifiers, {customers:,} profiles, {actions:,} journey actions; "
+        f"load average {load_before:.1f} before, {load_after:.1f} after",
+        flush=True,
+    )
+    print("slowest models:\n" + describe(build), flush=True)
+    goals = f"goals: <= 90 s {'met' if total <= 90 else 'MISSED'}, <= 20x floor {'met' if ratio <= 20 else 'MISSED'}, "
+    goals += f"<= 6 GB {'met' if peak <= 6 else 'MISSED'}"
+    print(goals, flush=True)
+    summary = {
+        "customers": options.customers,
+        "full_seconds": total,
+        "floor_seconds": floor_seconds,
+        "ratio": ratio,
+        "peak_rss_gb": peak,
+        "events": events,
+        "identifiers": identifiers,
+        "profiles": customers,
+        "timings": build.timings,
+    }
+    slow = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in build.timings[:4])
+    row = (
+        f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | build | {options.customers:,} customers, seed {options.seed} "
+        f"({floor_rows / 1e6:.1f}M raw rows, {events / 1e6:.1f}M events staged) | full build "
+        f"(`dbt seed` + `dbt {' '.join(args)}`) {total:.0f} s wall, {ratio:.0f}x the floor scan "
+        f"({floor_seconds:.1f} s), peak RSS {peak:.1f} GB; model seconds over dbt's threads: {layer_text}; "
+        f"slowest: {slow}; {goals}; load average {load_before:.1f}/{load_after:.1f} before/after"
+    )
+
+    if options.incremental:
+        incremental_row = incremental_bench(options, args, work, warehouse, build)
+        summary.update(incremental_row[1])
+        row += "; " + incremental_row[0]
+    if options.note:
+        row += f"; {options.note}"
+    row += f" | {facts} |\n"
+    if not options.no_record:
+        record(row)
+        print(f"appended to {RESULTS}")
+    if options.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def incremental_bench(options, args: list[str], work: Path, warehouse: Path, full: Build):
+    appended = append_raw_rows(warehouse, options.share)
+    rebuilt = work / "rebuilt.duckdb"
+    shutil.copyfile(warehouse, rebuilt)
+    new_rows = sum(appended.values())
+    print(f"appended {new_rows:,} raw rows ({options.share:.0%}): {appended}", flush=True)
+    incremental = run_dbt(warehouse, work, args, options.threads)
+    share = incremental.seconds / full.seconds if full.seconds else float("nan")
+    print(
+        f"incremental build (dbt {' '.join(args)}): {incremental.seconds:.1f} s wall, "
+        f"{share:.0%} of the full build's dbt run ({full.seconds:.1f} s), peak RSS {incremental.peak_rss_gb:.2f} GB",
+        flush=True,
+    )
+    print("slowest models (incremental):\n" + describe(incremental), flush=True)
+    refresh = run_dbt(rebuilt, work, [*args, "--full-refresh"], options.threads)
+    differences = compare_warehouses(warehouse, rebuilt)
+    identical = not differences
+    print(
+        f"full rebuild of the appended warehouse: {refresh.seconds:.1f} s; incremental = full rebuild: "
+        f"{'identical' if identical else 'DIFFERENT'}",
+        flush=True,
+    )
+    for difference in differences[:20]:
+        print(f"  {difference}")
+    goal = "met" if share <= 0.15 else "MISSED"
+    text = (
+        f"incremental after {new_rows:,} appended raw rows ({options.share:.0%}): {incremental.seconds:.0f} s = "
+        f"{share:.0%} of the full dbt run (goal <= 15% {goal}; full rebuild of the same data "
+        f"{refresh.seconds:.0f} s), results {'identical to' if identical else 'DIFFERENT from'} the full rebuild"
+    )
+    if not identical:
+        text += f" ({len(differences)} relations differ: {', '.join(d.split(':')[0] for d in differences[:5])})"
+    return text, {
+        "incremental_seconds": incremental.seconds,
+        "incremental_share": share,
+        "refresh_seconds": refresh.seconds,
+        "identical": identical,
+        "differences": differences,
+        "appended": appended,
+        "incremental_timings": incremental.timings,
+    }
+
+
+if __name__ == "__main__":
+    main()

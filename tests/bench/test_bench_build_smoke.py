@@ -1,0 +1,157 @@
+"""Tiny runs of the bench/ scripts, so they cannot rot, and the incremental-build check.
+
+Each runs a script's own main() on the session's small retailer with a dbt
+selection of a few models (seconds, not the benchmark's minutes) and no
+results row.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import SMALL_CUSTOMERS, SMALL_SEED
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import bench_build
+import bench_identity_components
+
+INCREMENTAL_MODELS = "stg_segment__events stg_esp__message_events"
+# The two models and the base views they read (seeds come from `dbt seed`).
+SMOKE_SELECTION = "+stg_segment__events +stg_esp__message_events"
+
+
+def small_args(small_retailer: Path, work: Path) -> list[str]:
+    return [
+        "--customers",
+        str(SMALL_CUSTOMERS),
+        "--seed",
+        str(SMALL_SEED),
+        "--raw",
+        str(small_retailer),
+        "--work",
+        str(work),
+        "--no-record",
+        "--threads",
+        "2",
+    ]
+
+
+def staged_event_ids(warehouse: Path) -> set[str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {row[0] for row in con.execute("select event_id from staging.stg_segment__events").fetchall()}
+    finally:
+        con.close()
+
+
+def test_build_bench_incremental_run_equals_a_full_refresh(small_retailer, tmp_path):
+    """bench_build: floor, full build, 1% appended, incremental build = --full-refresh build of the same rows."""
+    summary = bench_build.main(
+        [*small_args(small_retailer, tmp_path), "--select", SMOKE_SELECTION, "--incremental", "--share", "0.05"]
+    )
+    assert summary["floor_seconds"] > 0 and summary["full_seconds"] > 0
+    assert summary["events"] > 0 and summary["peak_rss_gb"] > 0
+    assert set(INCREMENTAL_MODELS.split()) <= {name for name, _ in summary["timings"]}
+    assert summary["appended"]["events"] > 0 and summary["appended"]["message_events"] > 0
+    assert summary["identical"], summary["differences"]
+    # The incremental run added the new events (rows tagged -inc1) to the staged ones.
+    staged = staged_event_ids(tmp_path / "build.duckdb")
+    assert sum(event_id.endswith("-inc1") for event_id in staged) > 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect, found at the deadline: the prune_out_of_window pre-hook does not delete the rows "
+    "(README 'Incremental builds': use --full-refresh when moving as_of backwards)",
+)
+def test_incremental_run_respects_as_of(small_retailer, tmp_path):
+    """An incremental run at an earlier as_of drops staged events that are now in the future."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(small_retailer, warehouse)
+    work = tmp_path / "dbt"
+    bench_build.run_dbt(warehouse, work, ["seed"])
+    bench_build.run_dbt(warehouse, work, ["run", "--select", "+stg_segment__events"])
+    before = staged_event_ids(warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        cutoff = con.execute("select quantile_disc(occurred_at, 0.5) from staging.stg_segment__events").fetchone()[0]
+        later = {
+            r[0]
+            for r in con.execute(
+                "select event_id from staging.stg_segment__events where occurred_at > ? + interval 24 hour", [cutoff]
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert later
+    bench_build.run_dbt(warehouse, work, ["run", "--select", "stg_segment__events"], as_of=cutoff)
+    after = staged_event_ids(warehouse)
+    assert not (after & later), "events after the earlier as_of (+ tolerance) stayed staged"
+    assert after == before - later
+
+
+def test_compare_warehouses_names_a_changed_relation(small_retailer, tmp_path):
+    """The bench's equality check can fail: one changed row in one table is reported."""
+    left, right = tmp_path / "l.duckdb", tmp_path / "r.duckdb"
+    shutil.copyfile(small_retailer, left)
+    shutil.copyfile(small_retailer, right)
+    assert bench_build.compare_warehouses(left, right, ("raw",)) == []
+    con = duckdb.connect(str(right))
+    try:
+        con.execute(
+            "update raw.customers set email = 'changed@example.com' "
+            "where rowid = (select min(rowid) from raw.customers)"
+        )
+    finally:
+        con.close()
+    differences = bench_build.compare_warehouses(left, right, ("raw",))
+    assert differences == ["raw.customers: 1 rows only in l.duckdb, 1 only in r.duckdb"]
+
+
+def test_append_raw_rows_adds_about_the_share_under_new_keys(small_retailer, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(small_retailer, warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    before = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t, _, _ in bench_build.APPENDED}
+    con.close()
+    appended = bench_build.append_raw_rows(warehouse, share=0.1, tag="t1")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for table, id_column, _ in bench_build.APPENDED:
+            assert 0.03 * before[table] < appended[table] < 0.2 * before[table], table
+            # Every new key is an old key plus the tag, and no old key had it.
+            orphans = con.execute(
+                f"""select count(*) from raw.{table}
+                    where ends_with({id_column}, '-t1')
+                      and left({id_column}, length({id_column}) - 3) not in
+                          (select {id_column} from raw.{table} where not ends_with({id_column}, '-t1'))"""
+            ).fetchone()[0]
+            assert orphans == 0, table
+            total = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            assert total == before[table] + appended[table], table
+        lines = con.execute("select count(*) from raw.order_lines where ends_with(order_id, '-t1')").fetchone()[0]
+        assert lines == appended["order_lines"] > 0
+    finally:
+        con.close()
+
+
+def test_identity_components_bench_smoke(small_retailer, tmp_path):
+    summary = bench_identity_components.main(small_args(small_retailer, tmp_path))
+    assert summary["identity_seconds"] > 0 and summary["peak_rss_gb"] > 0
+    assert summary["identifiers"] > summary["components"] > 0
+    assert any(name == "int_identity__components" for name, _ in summary["timings"])
+
+
+def test_results_rows_go_to_the_end_of_the_first_table(tmp_path):
+    results = tmp_path / "results.md"
+    results.write_text("# B\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Other\n\n| x |\n|---|\n| y |\n")
+    bench_build.record("| 3 | 4 |\n", results)
+    assert results.read_text() == (
+        "# B\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n## Other\n\n| x |\n|---|\n| y |\n"
+    )
