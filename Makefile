@@ -22,7 +22,7 @@ PYTEST_ARGS ?= -n 2
 # Where `make demo` serves the destination emulators while it syncs.
 DEMO_EMULATOR_PORT ?= 8900
 
-.PHONY: install demo test test-engines lint format bench dev clean
+.PHONY: install demo test test-e2e test-engines lint format bench dev clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -61,7 +61,12 @@ format: install
 	$(BIN)/ruff format .
 
 test: install lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not e2e"
+
+# The end-to-end tests: whole `segue run`s on the sample retailer and on the real UCI data,
+# the Dagster UI in a real browser, the build benches' smoke runs. CI runs it after `make test`.
+test-e2e: install
+	$(BIN)/pytest $(PYTEST_ARGS) -m e2e
 
 # The same dbt project on DuckDB, PostgreSQL and Spark (README, "Scaling out"); not part of
 # `make test`. Needs Java 17 and PostgreSQL: a server from SEGUE_PG_* when SEGUE_PG_HOST is

@@ -24,6 +24,16 @@ SMALL_CUSTOMERS = 400
 SMALL_SEED = 7
 
 
+# Tests on the fully built warehouse are end-to-end runs: `make test-e2e` (CI runs it after `make test`).
+E2E_FIXTURES = frozenset({"built_retailer"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 def shared_once(tmp_path_factory, worker_id: str, name: str, build: Callable[[Path], object]):
     """`build(folder)` once for the whole session, whichever xdist worker asks first; the others wait and reuse it.
 

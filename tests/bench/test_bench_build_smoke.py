@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import bench_build
 import bench_identity_components
 
+# About nine dbt runs: with the end-to-end tests (`make test-e2e`), not `make test`.
+pytestmark = pytest.mark.e2e
+
 INCREMENTAL_MODELS = "stg_segment__events stg_esp__message_events"
 # The two models and the base views they read (seeds come from `dbt seed`).
 SMOKE_SELECTION = "+stg_segment__events +stg_esp__message_events"

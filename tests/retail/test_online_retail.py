@@ -170,6 +170,7 @@ def built_sample(tmp_path_factory, dagster_home):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_sample_builds_and_its_marts_match_the_source(built_sample):
     warehouse, first, _, _ = built_sample
     assert first.success, (first.failed_steps, [c.check for c in first.failed_checks if c.severity == "ERROR"])
@@ -216,6 +217,7 @@ def test_the_sample_builds_and_its_marts_match_the_source(built_sample):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_rfm_segment_sizes_are_stable_between_runs(built_sample):
     warehouse, _, sizes, second = built_sample
     assert second.success, second.failed_steps
