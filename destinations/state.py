@@ -85,7 +85,25 @@ DDL = [
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     for statement in DDL:
-        con.execute(statement)
+        if statement.startswith(f"create or replace view {SCHEMA}."):
+            _create_view(con, statement)
+        else:
+            con.execute(statement)
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """A view whose body names its tables without a schema, bound in schema `segue` when created.
+
+    dbt attaches the warehouse under the catalog name `segue`; there a body reading
+    `segue.sync_send_ledger` is ambiguous (catalog or schema?) and every read of the
+    view fails. DuckDB keeps the schema a view was created in, so an unqualified
+    body resolves the same however the file is attached.
+    """
+    con.execute(f"set search_path = '{SCHEMA}'")
+    try:
+        con.execute(statement.replace(f"from {SCHEMA}.", "from "))
+    finally:
+        con.execute("reset search_path")
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, Iterable]) -> None:
@@ -246,3 +264,20 @@ def ledger_outcome(
         [sync_name, destination, status, in_flight, now, status, now],
     )
     con.unregister("_outcome")
+
+
+def upgrade_views(warehouse: str) -> None:
+    """Re-create the state views of a warehouse that already has Segue's state (before dbt reads them).
+
+    Warehouses synced by an older Segue hold an `action_deliveries` view that dbt
+    cannot read (see `_create_view`); a run upgrades it before anything is built.
+    """
+    con = duckdb.connect(warehouse)
+    try:
+        present = con.execute(
+            "select count(*) from information_schema.schemata where schema_name = ?", [SCHEMA]
+        ).fetchone()[0]
+        if present:
+            ensure_state(con)
+    finally:
+        con.close()

@@ -74,6 +74,10 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
     """
     warehouse = settings.warehouse_path()
     engines.check_raw(warehouse)  # the selected dbt target's raw schema (DuckDB file by default)
+    if engines.uses_duckdb():
+        from destinations.state import upgrade_views
+
+        upgrade_views(warehouse)  # before dbt reads segue.action_deliveries
 
     from dagster import AssetSelection
 
