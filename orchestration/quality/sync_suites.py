@@ -58,6 +58,8 @@ def address_columns(spec) -> dict[str, str]:
     out: dict[str, str] = {}
     for field, column in sorted(spec.mapping.items()):
         kind = _field_kind(field)
+        if column.lower().endswith(("emails", "phones")):
+            continue  # many addresses in one value (a JSON list, e.g. every email of the customer)
         if kind and not (spec.mode == "actions" and column == spec.address_column):
             out.setdefault(column, kind)  # an actions sync's address is checked per channel below
     return out
