@@ -244,7 +244,8 @@ def _check_relation(con, spec: SyncSpec) -> int:
     return total
 
 
-def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
+def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool, dialect: str = "duckdb") -> str:
+    """The sync's plan as SQL for `dialect` (sqlglot; DuckDB is what the engine runs)."""
     if spec.mode == "actions":
         query = plan.actions_plan(
             spec.name,
@@ -257,7 +258,7 @@ def plan_query(spec: SyncSpec, as_of: datetime, dedupes: bool) -> str:
         )
     else:
         query = plan.diff_plan(spec.name, spec.relation, spec.primary_key, spec.mapped_columns, spec.mode)
-    return plan.render(query)
+    return plan.render(query, dialect)
 
 
 # Plan rows that need nothing done; counted, not kept in the plan table.

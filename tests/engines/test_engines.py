@@ -29,8 +29,9 @@ import duckdb
 import pytest
 import sqlglot
 
-from destinations import plan, state
+from destinations import state
 from destinations.config import load_manifest, load_specs
+from destinations.engine import plan_query
 from orchestration import engines
 from orchestration.generator import generate
 
@@ -190,22 +191,7 @@ _SPECS: list = []
 
 def _plan_queries(dialect: str) -> dict[str, str]:
     """The plan of every declared sync (dbt YAML meta.sync), rendered by sqlglot for `dialect`."""
-    out = {}
-    for spec in _SPECS:
-        if spec.mode == "actions":
-            query = plan.actions_plan(
-                spec.name,
-                spec.relation,
-                spec.primary_key,
-                spec.mapped_columns,
-                spec.scheduled_for_column,
-                AS_OF,
-                dedupes=True,
-            )
-        else:
-            query = plan.diff_plan(spec.name, spec.relation, spec.primary_key, spec.mapped_columns, spec.mode)
-        out[f"plan_{spec.mode}"] = plan.render(query, dialect)
-    return out
+    return {f"plan_{spec.mode}": plan_query(spec, AS_OF, dedupes=True, dialect=dialect) for spec in _SPECS}
 
 
 def _state_ddl(dialect: str) -> list[str]:
