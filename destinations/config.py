@@ -38,6 +38,7 @@ class DestinationInstance(BaseModel):
         return (os.environ.get(self.base_url_env) or default).rstrip("/")
 
     def missing_credentials(self) -> list[str]:
+        """Names of the environment variables this instance needs that are unset or empty."""
         return [env for env in self.credentials.values() if not os.environ.get(env, "").strip()]
 
     def credential(self, name: str) -> str:
@@ -46,6 +47,22 @@ class DestinationInstance(BaseModel):
         if not value:
             raise ConfigError(f"destination {self.name!r}: credential {name} is missing (set {env})")
         return value
+
+
+UNCONFIGURED_SETTING = "SEGUE_UNCONFIGURED_DESTINATIONS"
+
+
+def skip_unconfigured() -> bool:
+    """SEGUE_UNCONFIGURED_DESTINATIONS=skip: a sync whose destination lacks a credential is skipped, not refused.
+
+    The default, `fail`, refuses such a sync (and `segue run` exits non-zero); `skip`
+    suits a project where only some destinations are set up (say only Klaviyo):
+    those syncs are reported as not configured, send nothing and fail nothing.
+    """
+    value = os.environ.get(UNCONFIGURED_SETTING, "").strip().lower() or "fail"
+    if value not in ("fail", "skip"):
+        raise ConfigError(f"{UNCONFIGURED_SETTING}={value!r}: expected fail or skip")
+    return value == "skip"
 
 
 class Thresholds(BaseModel):
@@ -142,8 +159,17 @@ def spec_from_node(node: dict[str, Any]) -> SyncSpec:
     return spec
 
 
-def check_spec(spec: SyncSpec, destinations: dict[str, DestinationInstance], *, credentials: bool) -> list[str]:
-    """Every problem with `spec`, each naming the model and field. Empty: the sync may run."""
+def check_spec(
+    spec: SyncSpec,
+    destinations: dict[str, DestinationInstance],
+    *,
+    credentials: bool,
+    skip_unconfigured: bool = False,
+) -> list[str]:
+    """Every problem with `spec`, each naming the model and field. Empty: the sync may run.
+
+    With `skip_unconfigured`, missing credentials are not problems (the caller skips the sync).
+    """
     problems: list[str] = []
     where = f"model {spec.name}"
     match = SYNC_MODEL_PATTERN.match(spec.name)
@@ -178,7 +204,7 @@ def check_spec(spec: SyncSpec, destinations: dict[str, DestinationInstance], *, 
     if spec.mode not in cls.capabilities.supported_modes:
         problems.append(f"{where}: meta.sync.mode: {instance.type} does not support mode {spec.mode!r}")
     problems.extend(f"{where}: {p}" for p in cls.validate_spec(spec))
-    if credentials:
+    if credentials and not skip_unconfigured:
         for env in instance.missing_credentials():
             problems.append(f"{where}: destination {instance.name!r}: missing credential, set {env}")
     return problems
@@ -198,7 +224,9 @@ def sync_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(nodes, key=lambda n: n["name"])
 
 
-def load_specs(manifest: dict[str, Any], *, credentials: bool = False) -> list[SyncSpec]:
+def load_specs(
+    manifest: dict[str, Any], *, credentials: bool = False, skip_unconfigured: bool = False
+) -> list[SyncSpec]:
     """Every declared sync, validated; ConfigError lists every problem found."""
     destinations = load_destinations()
     specs, problems = [], []
@@ -208,7 +236,7 @@ def load_specs(manifest: dict[str, Any], *, credentials: bool = False) -> list[S
         except ConfigError as exc:
             problems.append(str(exc))
             continue
-        problems.extend(check_spec(spec, destinations, credentials=credentials))
+        problems.extend(check_spec(spec, destinations, credentials=credentials, skip_unconfigured=skip_unconfigured))
         specs.append(spec)
     if problems:
         raise ConfigError("invalid sync declarations:\n  " + "\n  ".join(problems))

@@ -210,6 +210,10 @@ def print_run_summary(outcome, elapsed: float) -> None:
         console.print(f"target {engines.target()}: dbt models and tests only (the syncs and GX suites read DuckDB)")
     for step, message in outcome.failed_steps.items():
         err.print(f"[bold red]failed:[/] {step}: {message}", highlight=False)
+    for sync, envs in outcome.unconfigured_syncs.items():
+        console.print(
+            f"[yellow]skipped:[/] sync {sync}: destination not configured (set {', '.join(envs)})", highlight=False
+        )
     for sync in outcome.blocked_syncs:
         err.print(
             f"[bold red]blocked:[/] sync {sync} did not run: a step or blocking check upstream failed", highlight=False

@@ -35,6 +35,9 @@ class RunOutcome:
     # Sync assets the run was asked for that never ran: a failed step or a failed
     # blocking check upstream stopped them (CONTRACT §6: blocked, reported, non-zero).
     blocked_syncs: list[str] = field(default_factory=list)
+    # Syncs skipped because their destination lacks credentials (SEGUE_UNCONFIGURED_DESTINATIONS=skip):
+    # sync asset key -> the unset environment variables.
+    unconfigured_syncs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -121,13 +124,18 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
     from orchestration.assets.syncs import SYNC_ASSETS
 
     wanted = set(asset_keys) if asset_keys is not None else None
+    unconfigured = _unconfigured_destinations() if not dry_run else {}
     for sync_asset in SYNC_ASSETS if engines.uses_duckdb() else []:
         if sync_asset.op.name in outcome.failed_steps:
             continue  # ran and failed (its own breaker or errors): reported as a failed step
         for key in sync_asset.keys:
             name = key.to_user_string()
             if (wanted is None or key in wanted) and name not in outcome.materialized:
-                outcome.blocked_syncs.append(name)
+                destination = key.path[1]
+                if destination in unconfigured and _step_succeeded(result, sync_asset.op.name):
+                    outcome.unconfigured_syncs[name] = unconfigured[destination]
+                else:
+                    outcome.blocked_syncs.append(name)
     for evaluation in result.get_asset_check_evaluations():
         outcome.checks.append(
             CheckOutcome(
@@ -148,6 +156,20 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
 
 
 ALERTED_TAG = "segue/alerted"
+
+
+def _unconfigured_destinations() -> dict[str, list[str]]:
+    """Destination instances lacking credentials, when SEGUE_UNCONFIGURED_DESTINATIONS=skip (else none)."""
+    from destinations.config import load_destinations, skip_unconfigured
+
+    if not skip_unconfigured():
+        return {}
+    return {name: missing for name, inst in load_destinations().items() if (missing := inst.missing_credentials())}
+
+
+def _step_succeeded(result, step_key: str) -> bool:
+    """The sync's step ran to the end (a skipped-as-unconfigured sync does; a blocked one never starts)."""
+    return any(e.event_type_value == "STEP_SUCCESS" and e.step_key == step_key for e in result.all_events)
 
 
 def _alert(outcome: RunOutcome, result) -> None:

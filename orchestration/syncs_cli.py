@@ -82,11 +82,30 @@ def _print_rows(rows: list[tuple[str, ...]]) -> None:
 @app.command("validate")
 def validate_command() -> None:
     """Check every declaration, its columns and destination, and that credentials are set. Sends nothing."""
+    from destinations.config import (
+        UNCONFIGURED_SETTING,
+        load_destinations,
+        load_manifest,
+        load_specs,
+        skip_unconfigured,
+    )
+    from orchestration.project import ensure_manifest
+
     try:
-        specs = _specs(credentials=True)
+        skip = skip_unconfigured()
+        specs = load_specs(load_manifest(ensure_manifest()), credentials=True, skip_unconfigured=skip)
+        instances = load_destinations()
     except ConfigError as exc:
         _fail(str(exc), 1)
-    console.print(f"{len(specs)} syncs valid: " + ", ".join(s.name for s in specs))
+    unconfigured = {s.name: instances[s.destination].missing_credentials() for s in specs}
+    unconfigured = {name: envs for name, envs in unconfigured.items() if envs}
+    ready = [s.name for s in specs if s.name not in unconfigured]
+    console.print(f"{len(ready)} syncs valid: " + ", ".join(ready), highlight=False)
+    for name, envs in unconfigured.items():
+        console.print(
+            f"skipped: {name}: destination not configured (set {', '.join(envs)}; {UNCONFIGURED_SETTING}=skip)",
+            highlight=False,
+        )
 
 
 @app.command("plan")

@@ -11,7 +11,7 @@ import os
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
 
 from destinations.base import ConfigError
-from destinations.config import SyncSpec, load_destinations, load_manifest, load_specs, sync_nodes
+from destinations.config import SyncSpec, load_destinations, load_manifest, load_specs, skip_unconfigured, sync_nodes
 from orchestration import settings
 from orchestration.assets.dbt import MANIFEST_PATH, TRANSLATOR
 
@@ -58,6 +58,7 @@ def _make_sync_asset(spec: SyncSpec, model_key: AssetKey) -> AssetsDefinition:
         deps=[model_key],
         group_name=SYNC_GROUP,
         kinds={spec.destination},
+        output_required=False,  # not materialized when skipped as not configured
         description=f"{spec.mode} sync of {spec.name} to {spec.destination} ({spec.object})",
         metadata={
             "model": spec.name,
@@ -67,12 +68,20 @@ def _make_sync_asset(spec: SyncSpec, model_key: AssetKey) -> AssetsDefinition:
             "schedule": spec.schedule or "",
         },
     )
-    def _sync(context: AssetExecutionContext) -> MaterializeResult:
+    def _sync(context: AssetExecutionContext):
         from destinations.engine import run_sync
 
         dry_run = os.environ.get("SEGUE_DRY_RUN") == "1"
         try:
             instance = load_destinations()[spec.destination]
+            missing = instance.missing_credentials()
+            if missing and not dry_run and skip_unconfigured():
+                # Not materialized: the destination is not set up here (SEGUE_UNCONFIGURED_DESTINATIONS=skip).
+                context.log.warning(
+                    f"sync {spec.name} skipped: destination {spec.destination!r} is not configured "
+                    f"(set {', '.join(missing)})"
+                )
+                return
             result = run_sync(
                 spec,
                 instance,
@@ -90,7 +99,7 @@ def _make_sync_asset(spec: SyncSpec, model_key: AssetKey) -> AssetsDefinition:
         if result.status == "failed":
             raise Failure(description=f"sync {spec.name} failed: {result.error}", metadata=metadata)
         context.log.info(f"sync {spec.name}: {result.status}, {result.succeeded} of {result.sent} rows confirmed")
-        return MaterializeResult(metadata=metadata)
+        yield MaterializeResult(metadata=metadata)
 
     return _sync
 

@@ -1,5 +1,6 @@
 """Sync assets in the Dagster graph and in `segue run`: metadata, summary, blocked syncs, dry runs."""
 
+import re
 import shutil
 
 from typer.testing import CliRunner
@@ -111,3 +112,53 @@ def test_syncs_commands(built_retailer, tmp_path, monkeypatch):
     assert runner.invoke(app, ["syncs", "plan", "nope"]).exit_code == 2
     ambiguous = runner.invoke(app, ["syncs", "plan", "customers"])
     assert ambiguous.exit_code == 2 and "sync_braze__customers, sync_klaviyo__customers" in ambiguous.output
+
+
+def _only_klaviyo_configured(monkeypatch):
+    """Every destination's settings removed but Klaviyo's (a project that set up only Klaviyo)."""
+    for name in demo_env("http://127.0.0.1:9"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KLAVIYO_API_KEY", API_KEY)
+
+
+def test_validate_skips_unconfigured_destinations_only_when_asked(monkeypatch):
+    _only_klaviyo_configured(monkeypatch)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["syncs", "validate"], terminal_width=200)
+    assert refused.exit_code == 1
+    assert "model sync_braze__customers: destination 'braze': missing credential, set BRAZE_API_KEY" in refused.output
+    monkeypatch.setenv("SEGUE_UNCONFIGURED_DESTINATIONS", "skip")
+    skipped = runner.invoke(app, ["syncs", "validate"], terminal_width=200)
+    assert skipped.exit_code == 0, skipped.output
+    lines = skipped.output.splitlines()
+    valid = next(line for line in lines if "syncs valid:" in line)
+    assert "sync_klaviyo__customers" in valid and "sync_braze__customers" not in valid
+    assert any(line.startswith("skipped: sync_braze__customers: destination not configured (set ") for line in lines)
+    assert not any(line.startswith("skipped: sync_klaviyo__") for line in lines)
+    monkeypatch.setenv("SEGUE_UNCONFIGURED_DESTINATIONS", "maybe")
+    wrong = runner.invoke(app, ["syncs", "validate"], terminal_width=200)
+    assert wrong.exit_code == 1 and "SEGUE_UNCONFIGURED_DESTINATIONS='maybe': expected fail or skip" in wrong.output
+
+
+def test_segue_run_with_only_klaviyo_configured(built_retailer, tmp_path, monkeypatch, dagster_home):
+    """Unconfigured destinations refuse their syncs by default; with skip they are reported and nothing fails."""
+    warehouse, _ = built_retailer
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(warehouse, copy)
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    _only_klaviyo_configured(monkeypatch)
+    args = ["run", "--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00Z", "--select", "group:syncs"]
+    with EmulatorServer() as emulators:
+        monkeypatch.setenv("KLAVIYO_BASE_URL", f"{emulators.url}/klaviyo")
+        refused = CliRunner().invoke(app, args, terminal_width=200)
+        monkeypatch.setenv("SEGUE_UNCONFIGURED_DESTINATIONS", "skip")
+        skipped = CliRunner().invoke(app, args, terminal_width=200)
+    assert refused.exit_code == 1
+    assert "sync sync_braze__customers refused" in " ".join(refused.output.split())
+    assert skipped.exit_code == 0, skipped.output
+    output = " ".join(skipped.output.split())
+    assert "skipped: sync destinations/braze/customers: destination not configured (set BRAZE_API_KEY)" in output
+    assert "skipped: sync destinations/klaviyo/" not in output and "blocked:" not in output
+    run_id = re.search(r"run (\S+) succeeded", output).group(1)
+    runs = query(copy, "select distinct destination from segue.sync_runs where dagster_run_id = ?", [run_id])
+    assert runs == [("klaviyo",)]  # a skipped sync leaves no sync run behind
