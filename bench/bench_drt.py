@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,17 @@ def _requests(state: dict) -> tuple[int, int]:
     return sum(state["requests"].values()), state["throttled_responses"]
 
 
+def _cpu() -> float:
+    """CPU time (user + sys) of this process, all threads (DuckDB's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_segue(harness, warehouse: Path, scale: float) -> dict:
     import duckdb
 
@@ -128,9 +140,11 @@ def run_segue(harness, warehouse: Path, scale: float) -> dict:
     out = {}
     for label in ("first", "second"):
         before = _requests(harness.state())
+        cpu, emulator_cpu = _cpu(), harness.cpu_seconds()
         started = time.perf_counter()
         result = run_sync(spec(), instance, str(warehouse), datetime(2026, 11, 20, 12))
         wall = time.perf_counter() - started
+        cpu, emulator_cpu = _cpu() - cpu, harness.cpu_seconds() - emulator_cpu
         after = _requests(harness.state())
         out[label] = {
             "wall_s": wall,
@@ -140,6 +154,8 @@ def run_segue(harness, warehouse: Path, scale: float) -> dict:
             "requests": after[0] - before[0],
             "throttled": after[1] - before[1],
             "status": result.status,
+            "cpu_s": cpu,
+            "emulator_cpu_s": emulator_cpu,
         }
     return out
 
@@ -182,9 +198,11 @@ def run_drt(harness, drt: Path, warehouse: Path, rows: int, rps: float, folder: 
     for label in ("first", "second"):
         before_state = harness.state()
         before = _requests(before_state)
+        cpu, emulator_cpu = _children_cpu(), harness.cpu_seconds()
         started = time.perf_counter()
         proc = subprocess.run([str(drt), "run"], cwd=folder, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
+        cpu, emulator_cpu = _children_cpu() - cpu, harness.cpu_seconds() - emulator_cpu
         after_state = harness.state()
         after = _requests(after_state)
         creates = after_state["requests"].get("POST /api/profiles", 0) - before_state["requests"].get(
@@ -201,6 +219,8 @@ def run_drt(harness, drt: Path, warehouse: Path, rows: int, rps: float, folder: 
             # drt's own timing of the sync (without its process start): rows/s uses it, in drt's favour
             "sync_s": _reported_seconds(proc.stdout) or wall,
             "tail": proc.stdout.strip().splitlines()[-3:],
+            "cpu_s": cpu,
+            "emulator_cpu_s": emulator_cpu,
         }
     return out
 
@@ -256,12 +276,14 @@ def main() -> None:
         lines.append(
             f"| {datetime.now(UTC):%Y-%m-%d} | drt side by side | {r['profiles']:,} profiles, {r['setting']}{sample} | "
             f"Segue: {s['first']['rows']:,} rows in {s['first']['wall_s']:.1f} s ({r['segue_rows_per_s']:,.0f} rows/s, "
-            f"{s['first']['requests']:,} requests, {s['first']['throttled']} 429s; "
+            f"{s['first']['requests']:,} requests, {s['first']['throttled']} 429s; CPU {s['first']['cpu_s']:.1f} s, "
+            f"emulator CPU {s['first']['emulator_cpu_s']:.1f} s; "
             f"{r['share_of_bulk_limit']:.0%} of the bulk endpoint's 25,000 rows/s); unchanged re-run "
             f"{s['second']['sent']:,} rows re-sent, {s['second']['requests']:,} requests, "
             f"{s['second']['wall_s']:.1f} s. drt: {d['first']['rows']:,} rows in {d['first']['wall_s']:.1f} s "
             f"({d['first']['sync_s']:.1f} s by its own clock: {r['drt_rows_per_s']:,.1f} rows/s, "
-            f"{d['first']['requests']:,} requests, {d['first']['throttled']} 429s; all {r['profiles']:,} would take "
+            f"{d['first']['requests']:,} requests, {d['first']['throttled']} 429s; CPU {d['first']['cpu_s']:.1f} s, "
+            f"emulator CPU {d['first']['emulator_cpu_s']:.1f} s; all {r['profiles']:,} would take "
             f"{r['drt_projected_s']:,.0f} s); unchanged re-run {d['second']['sent']:,} rows re-sent, "
             f"{d['second']['requests']:,} requests, {d['second']['wall_s']:.1f} s. "
             f"Segue/drt rows/s: {r['ratio']:,.0f}x | {machine()} |"

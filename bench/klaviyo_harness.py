@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import select
 import socket
 import sys
@@ -205,6 +206,12 @@ class Harness:
 
     def state(self) -> dict:
         return self._call("GET", "state")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + sys) the emulator process has used so far (Linux /proc): on a shared machine
+        the work it did, where its wall time is mostly waiting for a core."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def proxy_env(self) -> dict[str, str]:
         """What a client whose host is fixed needs to reach the emulator: the standard proxy and CA variables."""

@@ -506,8 +506,9 @@ def _limits(d: _Delivery, op: Op) -> tuple[int, int]:
 
 
 def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> None:
-    """Keep every worker busy across Arrow batches: at most 2 x pool size batches in flight (memory stays
-    bounded), outcomes applied in submission order from this thread (the only one writing to DuckDB)."""
+    """Keep every worker busy across Arrow batches: at most pool size + 2 batches in flight (memory stays
+    bounded: a worker never waits for a batch, two are ready), outcomes applied in submission order from
+    this thread (the only one writing to DuckDB)."""
     max_rows, max_bytes = _limits(d, op)
     size = _pool_size(d, op)
     in_flight: deque = deque()
@@ -515,7 +516,7 @@ def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> Non
         for rows in _stream(d, ops):
             for batch in _batches(d.dest, op, _records(d.spec, rows), max_rows, max_bytes):
                 in_flight.append((batch, pool.submit(d.attempt, op, batch)))
-                while len(in_flight) > 2 * size:
+                while len(in_flight) > size + 2:
                     _apply_next(d, result, op, in_flight)
         while in_flight:
             _apply_next(d, result, op, in_flight)

@@ -141,7 +141,10 @@ class KlaviyoDestination:
         rate_limits=RATE_LIMITS,
         max_concurrency=4,
         # One event per request at ~0.1-0.2 s each: 4 in flight reach 20-40/s, below the 58/s steady limit.
-        max_concurrency_by_op={Op.SEND: 24},
+        # Import jobs: a worker holds its job until a poll says complete (two polls, >= 1.25 s at the
+        # engine's poll schedule), so 4 workers left 10 jobs waiting in three rounds; 8 keep the job
+        # endpoint's 10/s burst busy. Klaviyo documents no cap on jobs in progress.
+        max_concurrency_by_op={Op.SEND: 24, Op.UPSERT: 8, Op.ADD: 8},
         dedupes_actions=True,
     )
 
