@@ -147,7 +147,7 @@ def _clear(con, sync_name: str, keys: list[str]) -> None:
         f"""select (select count(*) from {SCHEMA}.sync_failed_keys where sync_name = ?)
                  + (select count(*) from {SCHEMA}.sync_rejections where sync_name = ?)""",
         [sync_name, sync_name],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not held:
         return
     _register(con, "_confirmed", {"record_key": keys})
