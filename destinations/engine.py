@@ -473,10 +473,8 @@ def _records(spec: SyncSpec, rows: pa.RecordBatch | list[dict]) -> list[Record]:
             values = [v if isinstance(v, _PLAIN) else _jsonable(v) for v in values]
         columns.append(values)
     keys, ops = rows.column("__key").to_pylist(), rows.column("__op").to_pylist()
-    return [
-        Record(key, dict(zip(names, values, strict=True)), op)
-        for key, op, *values in zip(keys, ops, *columns, strict=True)
-    ]
+    rows_values = zip(*columns, strict=True)  # columns of one Arrow batch: the same length
+    return [Record(key, dict(zip(names, values)), op) for key, op, values in zip(keys, ops, rows_values)]  # noqa: B905
 
 
 def _deliver(d: _Delivery, result: SyncResult) -> None:
