@@ -232,10 +232,15 @@ def main() -> None:
     parser.add_argument("--drt-rows-limited", type=int, default=300, help="rows drt syncs at Klaviyo's limits")
     parser.add_argument("--no-results", action="store_true", help="do not append to bench/results.md (smoke test)")
     parser.add_argument("--drt-venv", default=str(DRT_VENV))
+    parser.add_argument(
+        "--segue-only",
+        action="store_true",
+        help="only Segue's two syncs per setting, printed with their CPU seconds (profiling, A/B); nothing recorded",
+    )
     args = parser.parse_args()
     from klaviyo_harness import Harness
 
-    drt = ensure_drt(Path(args.drt_venv))
+    drt = None if args.segue_only else ensure_drt(Path(args.drt_venv))
     print(machine(), flush=True)
     rows_out = []
     with tempfile.TemporaryDirectory() as tmp, Harness(Path(tmp) / "harness") as harness:
@@ -248,6 +253,17 @@ def main() -> None:
             harness.reset()
             harness.faults(rate_limit_scale=scale, strict_content_type=False)
             segue = run_segue(harness, warehouse, scale)
+            if args.segue_only:
+                first = segue["first"]
+                print(json.dumps({"setting": setting, "profiles": args.profiles, "segue": segue}), flush=True)
+                print(
+                    f"{setting}: {first['rows']:,} rows in {first['wall_s']:.1f} s "
+                    f"({first['rows'] / first['wall_s']:,.0f} rows/s), Segue CPU {first['cpu_s']:.2f} s, "
+                    f"emulator CPU {first['emulator_cpu_s']:.2f} s, {first['requests']} requests, "
+                    f"{first['throttled']} 429s; unchanged re-run {segue['second']['sent']} rows re-sent",
+                    flush=True,
+                )
+                continue
             harness.reset()
             harness.faults(rate_limit_scale=scale, strict_content_type=False)
             shutil.rmtree(Path(tmp) / "drt", ignore_errors=True)
@@ -290,7 +306,7 @@ def main() -> None:
         )
     for line in lines:
         print(line)
-    if not args.no_results:
+    if lines and not args.no_results:
         from results_table import append_rows
 
         append_rows(lines)
