@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,17 @@ def _requests(state: dict) -> tuple[int, int]:
     return sum(state["requests"].values()), state["throttled_responses"]
 
 
+def _cpu() -> float:
+    """CPU time (user + sys) of this process, all threads (DuckDB's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_segue(harness, warehouse: Path, scale: float) -> dict:
     import duckdb
 
@@ -128,9 +140,11 @@ def run_segue(harness, warehouse: Path, scale: float) -> dict:
     out = {}
     for label in ("first", "second"):
         before = _requests(harness.state())
+        cpu, emulator_cpu = _cpu(), harness.cpu_seconds()
         started = time.perf_counter()
         result = run_sync(spec(), instance, str(warehouse), datetime(2026, 11, 20, 12))
         wall = time.perf_counter() - started
+        cpu, emulator_cpu = _cpu() - cpu, harness.cpu_seconds() - emulator_cpu
         after = _requests(harness.state())
         out[label] = {
             "wall_s": wall,
@@ -140,6 +154,8 @@ def run_segue(harness, warehouse: Path, scale: float) -> dict:
             "requests": after[0] - before[0],
             "throttled": after[1] - before[1],
             "status": result.status,
+            "cpu_s": cpu,
+            "emulator_cpu_s": emulator_cpu,
         }
     return out
 
@@ -182,9 +198,11 @@ def run_drt(harness, drt: Path, warehouse: Path, rows: int, rps: float, folder: 
     for label in ("first", "second"):
         before_state = harness.state()
         before = _requests(before_state)
+        cpu, emulator_cpu = _children_cpu(), harness.cpu_seconds()
         started = time.perf_counter()
         proc = subprocess.run([str(drt), "run"], cwd=folder, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
+        cpu, emulator_cpu = _children_cpu() - cpu, harness.cpu_seconds() - emulator_cpu
         after_state = harness.state()
         after = _requests(after_state)
         creates = after_state["requests"].get("POST /api/profiles", 0) - before_state["requests"].get(
@@ -201,6 +219,8 @@ def run_drt(harness, drt: Path, warehouse: Path, rows: int, rps: float, folder: 
             # drt's own timing of the sync (without its process start): rows/s uses it, in drt's favour
             "sync_s": _reported_seconds(proc.stdout) or wall,
             "tail": proc.stdout.strip().splitlines()[-3:],
+            "cpu_s": cpu,
+            "emulator_cpu_s": emulator_cpu,
         }
     return out
 
@@ -212,10 +232,15 @@ def main() -> None:
     parser.add_argument("--drt-rows-limited", type=int, default=300, help="rows drt syncs at Klaviyo's limits")
     parser.add_argument("--no-results", action="store_true", help="do not append to bench/results.md (smoke test)")
     parser.add_argument("--drt-venv", default=str(DRT_VENV))
+    parser.add_argument(
+        "--segue-only",
+        action="store_true",
+        help="only Segue's two syncs per setting, printed with their CPU seconds (profiling, A/B); nothing recorded",
+    )
     args = parser.parse_args()
     from klaviyo_harness import Harness
 
-    drt = ensure_drt(Path(args.drt_venv))
+    drt = None if args.segue_only else ensure_drt(Path(args.drt_venv))
     print(machine(), flush=True)
     rows_out = []
     with tempfile.TemporaryDirectory() as tmp, Harness(Path(tmp) / "harness") as harness:
@@ -228,6 +253,17 @@ def main() -> None:
             harness.reset()
             harness.faults(rate_limit_scale=scale, strict_content_type=False)
             segue = run_segue(harness, warehouse, scale)
+            if args.segue_only:
+                first = segue["first"]
+                print(json.dumps({"setting": setting, "profiles": args.profiles, "segue": segue}), flush=True)
+                print(
+                    f"{setting}: {first['rows']:,} rows in {first['wall_s']:.1f} s "
+                    f"({first['rows'] / first['wall_s']:,.0f} rows/s), Segue CPU {first['cpu_s']:.2f} s, "
+                    f"emulator CPU {first['emulator_cpu_s']:.2f} s, {first['requests']} requests, "
+                    f"{first['throttled']} 429s; unchanged re-run {segue['second']['sent']} rows re-sent",
+                    flush=True,
+                )
+                continue
             harness.reset()
             harness.faults(rate_limit_scale=scale, strict_content_type=False)
             shutil.rmtree(Path(tmp) / "drt", ignore_errors=True)
@@ -256,19 +292,21 @@ def main() -> None:
         lines.append(
             f"| {datetime.now(UTC):%Y-%m-%d} | drt side by side | {r['profiles']:,} profiles, {r['setting']}{sample} | "
             f"Segue: {s['first']['rows']:,} rows in {s['first']['wall_s']:.1f} s ({r['segue_rows_per_s']:,.0f} rows/s, "
-            f"{s['first']['requests']:,} requests, {s['first']['throttled']} 429s; "
+            f"{s['first']['requests']:,} requests, {s['first']['throttled']} 429s; CPU {s['first']['cpu_s']:.1f} s, "
+            f"emulator CPU {s['first']['emulator_cpu_s']:.1f} s; "
             f"{r['share_of_bulk_limit']:.0%} of the bulk endpoint's 25,000 rows/s); unchanged re-run "
             f"{s['second']['sent']:,} rows re-sent, {s['second']['requests']:,} requests, "
             f"{s['second']['wall_s']:.1f} s. drt: {d['first']['rows']:,} rows in {d['first']['wall_s']:.1f} s "
             f"({d['first']['sync_s']:.1f} s by its own clock: {r['drt_rows_per_s']:,.1f} rows/s, "
-            f"{d['first']['requests']:,} requests, {d['first']['throttled']} 429s; all {r['profiles']:,} would take "
+            f"{d['first']['requests']:,} requests, {d['first']['throttled']} 429s; CPU {d['first']['cpu_s']:.1f} s, "
+            f"emulator CPU {d['first']['emulator_cpu_s']:.1f} s; all {r['profiles']:,} would take "
             f"{r['drt_projected_s']:,.0f} s); unchanged re-run {d['second']['sent']:,} rows re-sent, "
             f"{d['second']['requests']:,} requests, {d['second']['wall_s']:.1f} s. "
             f"Segue/drt rows/s: {r['ratio']:,.0f}x | {machine()} |"
         )
     for line in lines:
         print(line)
-    if not args.no_results:
+    if lines and not args.no_results:
         from results_table import append_rows
 
         append_rows(lines)

@@ -48,7 +48,7 @@ class Capabilities:
     supported_modes: frozenset[str] = frozenset({"upsert", "mirror", "actions"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One row to deliver: its key and its destination fields (mapping applied)."""
 
@@ -56,6 +56,9 @@ class Record:
     fields: dict[str, Any]
     # What the plan says happened to the row: "add", "change", "remove" or "send" (None when built by hand).
     change: str | None = None
+    # The destination's own encoding of the row, cached by it when sizing a batch uses the same bytes
+    # as the request body (Klaviyo's profile JSON). Slots: no per-record __dict__ (100k rows a second).
+    encoded: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from destinations import consent, plan, state
 from destinations.base import (
@@ -415,7 +416,7 @@ def _record_run(con, result: SyncResult, started: datetime, dagster_run_id: str 
     )
 
 
-def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str = "") -> Iterator[list[dict]]:
+def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str = "") -> Iterator[pa.RecordBatch]:
     """Rows of the plan with these ops, joined to the model, as Arrow record batches (memory stays flat)."""
     spec = d.spec
     columns = ", ".join(f'm."{c}"' for c in sorted({*spec.mapped_columns, *spec.required_columns()}))
@@ -430,9 +431,7 @@ def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str =
         order by p.record_key"""
     cursor = d.con.cursor()
     try:
-        reader = cursor.sql(sql).to_arrow_reader(d.settings.wave_rows)
-        for batch in reader:
-            yield batch.to_pylist()
+        yield from cursor.sql(sql).to_arrow_reader(d.settings.wave_rows)
     finally:
         cursor.close()
 
@@ -440,16 +439,42 @@ def _stream(d: _Delivery, ops: list[str], extra_sql: str = "", extra_cols: str =
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def _records(spec: SyncSpec, rows: list[dict]) -> list[Record]:
-    mapping = list(spec.mapping.items())
-    return [
-        Record(
-            key=row["__key"],
-            fields={f: v if isinstance(v := row.get(col), _PLAIN) else _jsonable(v) for f, col in mapping},
-            change=row.get("__op"),
-        )
-        for row in rows
-    ]
+def _plain_type(arrow_type: pa.DataType) -> bool:
+    """Arrow types whose Python values are JSON-ready as they come (no `_jsonable` per value)."""
+    return (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+        or pa.types.is_null(arrow_type)
+    )
+
+
+def _records(spec: SyncSpec, rows: pa.RecordBatch | list[dict]) -> list[Record]:
+    """The rows as Records (mapping applied). An Arrow batch is read column by column: one conversion
+    per column, `_jsonable` only for columns whose type needs it, no dict per row besides the fields."""
+    if isinstance(rows, list):
+        mapping = list(spec.mapping.items())
+        return [
+            Record(
+                key=row["__key"],
+                fields={f: v if isinstance(v := row.get(col), _PLAIN) else _jsonable(v) for f, col in mapping},
+                change=row.get("__op"),
+            )
+            for row in rows
+        ]
+    names = list(spec.mapping)
+    columns = []
+    for column in spec.mapping.values():
+        array = rows.column(column)
+        values = array.to_pylist()
+        if not _plain_type(array.type):
+            values = [v if isinstance(v, _PLAIN) else _jsonable(v) for v in values]
+        columns.append(values)
+    keys, ops = rows.column("__key").to_pylist(), rows.column("__op").to_pylist()
+    rows_values = zip(*columns, strict=True)  # columns of one Arrow batch: the same length
+    return [Record(key, dict(zip(names, values)), op) for key, op, values in zip(keys, ops, rows_values)]  # noqa: B905
 
 
 def _deliver(d: _Delivery, result: SyncResult) -> None:
@@ -479,8 +504,9 @@ def _limits(d: _Delivery, op: Op) -> tuple[int, int]:
 
 
 def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> None:
-    """Keep every worker busy across Arrow batches: at most 2 x pool size batches in flight (memory stays
-    bounded), outcomes applied in submission order from this thread (the only one writing to DuckDB)."""
+    """Keep every worker busy across Arrow batches: at most pool size + 2 batches in flight (memory stays
+    bounded: a worker never waits for a batch, two are ready), outcomes applied in submission order from
+    this thread (the only one writing to DuckDB)."""
     max_rows, max_bytes = _limits(d, op)
     size = _pool_size(d, op)
     in_flight: deque = deque()
@@ -488,7 +514,7 @@ def _deliver_op(d: _Delivery, result: SyncResult, op: Op, ops: list[str]) -> Non
         for rows in _stream(d, ops):
             for batch in _batches(d.dest, op, _records(d.spec, rows), max_rows, max_bytes):
                 in_flight.append((batch, pool.submit(d.attempt, op, batch)))
-                while len(in_flight) > 2 * size:
+                while len(in_flight) > size + 2:
                     _apply_next(d, result, op, in_flight)
         while in_flight:
             _apply_next(d, result, op, in_flight)
@@ -556,7 +582,8 @@ def _deliver_actions(d: _Delivery, result: SyncResult) -> None:
     extra_cols = ', c.address is not null as "__has_consent"'
     max_rows, max_bytes = _limits(d, Op.SEND)
     with ThreadPoolExecutor(max_workers=_pool_size(d, Op.SEND), thread_name_prefix="sync-send") as pool:
-        for rows in _stream(d, ["send"], extra_sql, extra_cols):
+        for wave in _stream(d, ["send"], extra_sql, extra_cols):
+            rows = wave.to_pylist()
             address = {r["__key"]: r.get(spec.address_column) for r in rows}
             needs_consent = {
                 r["__key"]
@@ -624,8 +651,8 @@ def _reconcile_in_flight(d: _Delivery, result: SyncResult) -> None:
     reconcile = d.reconciler(Op.SEND)
     absent: list[str] = []
     waves = list(_stream(d, ["unknown"]))  # read out before the plan table is updated below
-    for rows in waves:
-        records = _records(spec, rows)
+    for wave in waves:
+        records = _records(spec, wave)
         try:
             found = reconcile(spec, records, None)
         except (RetriableError, OutcomeUnknown) as exc:

@@ -14,10 +14,11 @@ limits of the spec (`x-klaviyo-ratelimit`), answered with 429 and Retry-After.
 from __future__ import annotations
 
 import json
+import random
 import re
-import uuid
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,8 +47,13 @@ FILTER = re.compile(r"^(any|equals)\((email|phone_number|external_id|id),(.*)\)$
 ERRORS_PAGE = 100
 
 
+IDENTIFIERS = ("external_id", "email", "phone_number")
+_ids = random.Random()  # seeded from os.urandom: ids differ between runs, 104 random bits each
+
+
 def _id() -> str:
-    return uuid.uuid4().hex[:26].upper()
+    """A 26-character id like Klaviyo's (uuid4 cost ~12 us a profile in a 10,000-profile job; this ~1 us)."""
+    return f"{_ids.getrandbits(104):026X}"
 
 
 class KlaviyoEmulator(Emulator):
@@ -138,7 +144,7 @@ class KlaviyoEmulator(Emulator):
         if refused is not None:
             return refused
         try:
-            document = json.loads(body) if body else None
+            document = orjson.loads(body) if body else None
         except ValueError:
             return self.error(400, "invalid", "Request body is not valid JSON.")
         with self.lock:
@@ -149,34 +155,44 @@ class KlaviyoEmulator(Emulator):
 
     # -- profiles ----------------------------------------------------------------------------------
     def _upsert_profile(self, attributes: dict[str, Any]) -> str:
+        by_ident = self.by_ident
         pid = None
-        for ident in ("external_id", "email", "phone_number"):
+        for ident in IDENTIFIERS:
             value = attributes.get(ident)
-            if value is not None and (ident, str(value)) in self.by_ident:
-                pid = self.by_ident[(ident, str(value))]
-                break
+            if value is not None:
+                pid = by_ident.get((ident, value if value.__class__ is str else str(value)))
+                if pid is not None:
+                    break
         if pid is None:
             pid = _id()
-            self.profiles[pid] = {}
-        profile = self.profiles[pid]
+            profile = self.profiles[pid] = {}
+        else:
+            profile = self.profiles[pid]
         for key, value in attributes.items():
-            if key in ("properties", "location") and isinstance(value, dict):
-                profile.setdefault(key, {}).update(value)
-            elif value is not None:
+            if value is None:
+                continue
+            if (key == "properties" or key == "location") and value.__class__ is dict:
+                held = profile.get(key)
+                if held is None:
+                    profile[key] = dict(value)
+                else:
+                    held.update(value)
+            else:
                 profile[key] = value
-        for ident in ("external_id", "email", "phone_number"):
-            if profile.get(ident) is not None:
-                self.by_ident[(ident, str(profile[ident]))] = pid
+        for ident in IDENTIFIERS:
+            value = profile.get(ident)
+            if value is not None:
+                by_ident[(ident, value if value.__class__ is str else str(value))] = pid
         return pid
 
     @staticmethod
     def _profile_problem(attributes: dict[str, Any]) -> tuple[str, str] | None:
-        if not any(attributes.get(i) for i in ("email", "phone_number", "external_id")):
-            return "invalid", "A profile needs an email, phone_number or external_id."
         email = attributes.get("email")
+        phone = attributes.get("phone_number")
+        if not (email or phone or attributes.get("external_id")):
+            return "invalid", "A profile needs an email, phone_number or external_id."
         if email is not None and not EMAIL.match(str(email)):
             return "invalid", f"Invalid email address {email!r}."
-        phone = attributes.get("phone_number")
         if phone is not None and not E164.match(str(phone)):
             return "invalid", f"Invalid phone number {phone!r}; expected E.164."
         return None

@@ -89,6 +89,7 @@ def test_drt_bench_segue_resends_nothing_and_writes_a_drt_project(tmp_path):
         segue = bench_drt.run_segue(harness, warehouse, bench_drt.UNLIMITED)
         assert segue["first"]["rows"] == 400 and segue["first"]["status"] == "succeeded"
         assert segue["first"]["requests"] >= 2  # one import job, then its polls
+        assert segue["first"]["cpu_s"] > 0 and segue["first"]["emulator_cpu_s"] > 0  # the emulator parsed the job
         assert segue["second"]["sent"] == 0 and segue["second"]["requests"] == 0
         assert len(harness.state()["profiles"]) == 400
         env = bench_drt.drt_project(tmp_path / "drt", warehouse, 50, 12.5)
