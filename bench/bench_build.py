@@ -6,7 +6,8 @@ on a fresh copy of it), runs `dbt seed` then `dbt run --exclude
 path:models/syncs` (staging, identity, profiles, segments, journeys: every
 table the syncs read) in a dbt subprocess, and compares it with a "floor":
 one DuckDB query, in this same process run, that scans every column of every
-raw table once. Prints wall time, the slowest models (dbt's run_results.json),
+raw table once. Prints wall time, dbt's CPU time (user + sys of its process,
+steadier than wall time on a shared machine), the slowest models (dbt's run_results.json),
 the peak resident memory of dbt's process tree (sampled from /proc), the ratio
 to the floor, the machine (cores, memory, load, versions), and appends one row
 to bench/results.md.
