@@ -6,7 +6,8 @@
     staging_incremental is true: a run stages only the raw rows whose key is
     not staged yet (new_rows_only), and first deletes staged rows that the
     current as_of no longer accepts (prune_out_of_window, a pre-hook), so a
-    build at an earlier as_of never keeps "future" rows. `--full-refresh`
+    build at an earlier as_of never keeps "future" rows (within_as_of_window
+    keeps a stale base view from re-staging them). `--full-refresh`
     rebuilds them from scratch; do that after changing a staging rule (a dbt
     var or seed staging reads).
 -#}
@@ -42,13 +43,30 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The event-time window the current as_of accepts, as a filter to AND into
+    the model's where clause (both full and incremental builds). The base view
+    already quarantines rows outside it, but a view keeps the as_of of the run
+    that created it: a run selecting only the stg_ model at another as_of
+    (`dbt run --select stg_segment__events`) reads a view compiled for the
+    previous one, and without this filter it would re-stage the very rows
+    prune_out_of_window just deleted. -#}
+{% macro within_as_of_window(time_column) -%}
+    {{ time_column }} <= {{ segue.latest_valid_timestamp() }}
+    and {{ time_column }} >= {{ segue.earliest_valid_timestamp() }}
+{%- endmacro %}
+
 {#- Pre-hook: on an incremental run, delete staged rows whose event time the
-    current as_of (and earliest_valid_timestamp) quarantines. -#}
+    current as_of (and earliest_valid_timestamp) quarantines, i.e. those a
+    run at an earlier as_of than the last one puts in the future. Together
+    with within_as_of_window and new_rows_only this keeps an incremental run
+    equal to a full rebuild for any sequence of as_of values: moving it back
+    deletes the rows now in the future; moving it forward stages the rows an
+    earlier run quarantined as in the future (their keys are not staged); the
+    kept delivery of a replayed event_id is its earliest valid one, which
+    does not depend on as_of. -#}
 {% macro prune_out_of_window(time_column) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where
-        {{ time_column }} > {{ segue.latest_valid_timestamp() }}
-        or {{ time_column }} < {{ segue.earliest_valid_timestamp() }}
+    where not ({{ segue.within_as_of_window(time_column) }})
     {%- endif -%}
 {%- endmacro %}

@@ -13,7 +13,10 @@ base_message_events as (
     select base.* from {{ ref('base_esp__message_events') }} as base
     where
         base.quarantine_reason is null
-        -- incremental runs: only event_ids not staged yet (macros/staging/incremental_staging.sql)
+        -- the current as_of's window, even when the base view was compiled
+        -- for another (macros/staging/incremental_staging.sql)
+        and {{ segue.within_as_of_window('base.occurred_at') }}
+        -- incremental runs: only event_ids not staged yet
         and {{ segue.new_rows_only('event_id', 'base') }}
 
 ),
