@@ -83,7 +83,9 @@ def _dbt_group_owners() -> dict[str, dict]:
     return _GROUP_OWNERS
 
 
-TRANSLATOR = SegueDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+TRANSLATOR = SegueDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+)
 
 
 def _raw_source_specs() -> list[AssetSpec]:
