@@ -15,6 +15,10 @@ bench/results.md.
 
     .venv/bin/python bench/bench_identity_components.py                     # 5,000,000 identifiers
     .venv/bin/python bench/bench_identity_components.py --identifiers 500000
+    .venv/bin/python bench/bench_identity_components.py --built /tmp/b1m/work/build.duckdb
+
+--built takes a copy of a warehouse whose staging is already built (e.g. the
+work copy bench_build.py leaves in --work) instead of generating and staging.
 """
 
 from __future__ import annotations
@@ -57,21 +61,33 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--work", type=Path, help="folder for the build copy and dbt's target (default: temp)")
     parser.add_argument("--threads", type=int, help="dbt threads (default: profiles.yml)")
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
+    parser.add_argument("--built", type=Path, help="a warehouse with staging built: copied, no generate/staging")
     options = parser.parse_args(argv)
 
-    customers = options.customers or math.ceil(options.identifiers / IDENTIFIERS_PER_CUSTOMER)
-    raw = options.raw or default_raw_path(customers, options.seed)
-    ensure_raw(raw, customers, options.seed)
     work = options.work or Path(tempfile.mkdtemp(prefix="bench_identity_components_"))
     work.mkdir(parents=True, exist_ok=True)
     warehouse = work / "components.duckdb"
-    shutil.copyfile(raw, warehouse)
+    if options.built:
+        con = duckdb.connect(str(options.built), read_only=True)  # replays a WAL left behind, if any
+        try:
+            customers = con.execute("select count(*) from raw.customers").fetchone()[0]
+        finally:
+            con.close()
+        shutil.copyfile(options.built, warehouse)
+    else:
+        customers = options.customers or math.ceil(options.identifiers / IDENTIFIERS_PER_CUSTOMER)
+        raw = options.raw or default_raw_path(customers, options.seed)
+        ensure_raw(raw, customers, options.seed)
+        shutil.copyfile(raw, warehouse)
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
 
-    run_dbt(warehouse, work, ["seed"], options.threads)
-    staging = run_dbt(warehouse, work, STAGING_ARGS, options.threads)
-    print(f"staging (not timed in the result): {staging.seconds:.1f} s", flush=True)
+    staging_seconds = 0.0
+    if not options.built:
+        run_dbt(warehouse, work, ["seed"], options.threads)
+        staging = run_dbt(warehouse, work, STAGING_ARGS, options.threads)
+        staging_seconds = staging.seconds
+        print(f"staging (not timed in the result): {staging_seconds:.1f} s", flush=True)
     load_before = load_average()
     identity = run_dbt(warehouse, work, IDENTITY_ARGS, options.threads)
     load_after = load_average()
@@ -110,7 +126,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"({customers:,} customers generated, seed {options.seed}) | `dbt {' '.join(IDENTITY_ARGS)}` "
             f"{identity.seconds:.0f} s wall, peak RSS {identity.peak_rss_gb:.1f} GB; {edges:,} edges, "
             f"{components:,} customers (largest {largest} identifiers); slowest: {slow}; staging before it "
-            f"{staging.seconds:.0f} s (not counted); load average {load_before:.1f}/{load_after:.1f} before/after "
+            f"{staging_seconds:.0f} s (not counted; 0: --built); "
+            f"load average {load_before:.1f}/{load_after:.1f} before/after "
             f"| {facts} |\n"
         )
         record(row)
