@@ -12,7 +12,9 @@ from orchestration.project import dbt_executable, dbt_project
 # Everything Segue builds, in dependency order: the job `segue run` launches.
 segue_build_job = define_asset_job(
     name="segue_build",
-    selection=AssetSelection.all(),
+    # The checks too, with those on the raw tables (dbt source tests), which
+    # AssetSelection.all() leaves out because the raw tables are external assets.
+    selection=AssetSelection.all() | AssetSelection.all_asset_checks(),
     description="Build the whole warehouse side (dbt build with its tests) and, later, the syncs.",
 )
 
