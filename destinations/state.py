@@ -111,12 +111,15 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, Iter
     Passed to DuckDB as list parameters: no per-row Python and no Arrow conversion (pyarrow's
     `pa.array` imports pandas on first use, about a second of CPU in the middle of a sync).
     """
-    selects = ", ".join(f'unnest(?::varchar[]) as "{column}"' for column in columns)
-    con.execute(f"create or replace temp table {name} as select {selects}", [list(v) for v in columns.values()])
+    # Plain SQL that sqlglot transpiles (the engines test runs it on PostgreSQL, which zips
+    # several unnest() in one select list too and has no CREATE OR REPLACE TABLE).
+    selects = ", ".join(f'unnest(cast(? as varchar[])) as "{column}"' for column in columns)
+    con.execute(f"drop table if exists {name}")
+    con.execute(f"create temp table {name} as select {selects}", [list(v) for v in columns.values()])
 
 
 def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute(f"drop table if exists temp.main.{name}")
+    con.execute(f"drop table if exists {name}")
 
 
 def _plan(sync_name: str) -> str:
@@ -133,7 +136,7 @@ def confirm_upserts(con, sync_name: str, keys: list[str], now) -> None:
     con.execute(
         f"""insert into {SCHEMA}.sync_snapshots (sync_name, record_key, row_hash, synced_at)
             select ?, p.record_key, p.row_hash, ? from {_plan(sync_name)} as p
-            where p.record_key in (select unnest(?::varchar[]))
+            where p.record_key in (select unnest(cast(? as varchar[])))
             on conflict (sync_name, record_key) do update set
                 row_hash = excluded.row_hash, synced_at = excluded.synced_at""",
         [sync_name, now, keys],
