@@ -65,6 +65,13 @@ def skip_unconfigured() -> bool:
     return value == "skip"
 
 
+def unconfigured_destinations() -> dict[str, list[str]]:
+    """Instances lacking credentials -> their unset variables, when SEGUE_UNCONFIGURED_DESTINATIONS=skip (else {})."""
+    if not skip_unconfigured():
+        return {}
+    return {name: missing for name, inst in load_destinations().items() if (missing := inst.missing_credentials())}
+
+
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

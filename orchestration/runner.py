@@ -124,7 +124,9 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
     from orchestration.assets.syncs import SYNC_ASSETS
 
     wanted = set(asset_keys) if asset_keys is not None else None
-    unconfigured = _unconfigured_destinations() if not dry_run else {}
+    from destinations.config import unconfigured_destinations
+
+    unconfigured = unconfigured_destinations() if not dry_run else {}
     for sync_asset in SYNC_ASSETS if engines.uses_duckdb() else []:
         if sync_asset.op.name in outcome.failed_steps:
             continue  # ran and failed (its own breaker or errors): reported as a failed step
@@ -156,15 +158,6 @@ def run(select: str | None = None, dry_run: bool = False, log_level: str = "WARN
 
 
 ALERTED_TAG = "segue/alerted"
-
-
-def _unconfigured_destinations() -> dict[str, list[str]]:
-    """Destination instances lacking credentials, when SEGUE_UNCONFIGURED_DESTINATIONS=skip (else none)."""
-    from destinations.config import load_destinations, skip_unconfigured
-
-    if not skip_unconfigured():
-        return {}
-    return {name: missing for name, inst in load_destinations().items() if (missing := inst.missing_credentials())}
 
 
 def _step_succeeded(result, step_key: str) -> bool:

@@ -20,11 +20,11 @@ WarehouseOpt = Annotated[str | None, typer.Option("--warehouse", help="DuckDB fi
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="the instant that counts as now (ISO 8601 UTC)")]
 
 
-def _specs(credentials: bool = False):
+def _specs(credentials: bool = False, skip_unconfigured: bool = False):
     from destinations.config import load_manifest, load_specs
     from orchestration.project import ensure_manifest
 
-    return load_specs(load_manifest(ensure_manifest()), credentials=credentials)
+    return load_specs(load_manifest(ensure_manifest()), credentials=credentials, skip_unconfigured=skip_unconfigured)
 
 
 def _spec(name: str):
@@ -82,23 +82,14 @@ def _print_rows(rows: list[tuple[str, ...]]) -> None:
 @app.command("validate")
 def validate_command() -> None:
     """Check every declaration, its columns and destination, and that credentials are set. Sends nothing."""
-    from destinations.config import (
-        UNCONFIGURED_SETTING,
-        load_destinations,
-        load_manifest,
-        load_specs,
-        skip_unconfigured,
-    )
-    from orchestration.project import ensure_manifest
+    from destinations.config import UNCONFIGURED_SETTING, skip_unconfigured, unconfigured_destinations
 
     try:
-        skip = skip_unconfigured()
-        specs = load_specs(load_manifest(ensure_manifest()), credentials=True, skip_unconfigured=skip)
-        instances = load_destinations()
+        specs = _specs(credentials=True, skip_unconfigured=skip_unconfigured())
+        by_destination = unconfigured_destinations()
     except ConfigError as exc:
         _fail(str(exc), 1)
-    unconfigured = {s.name: instances[s.destination].missing_credentials() for s in specs}
-    unconfigured = {name: envs for name, envs in unconfigured.items() if envs}
+    unconfigured = {s.name: by_destination[s.destination] for s in specs if s.destination in by_destination}
     ready = [s.name for s in specs if s.name not in unconfigured]
     console.print(f"{len(ready)} syncs valid: " + ", ".join(ready), highlight=False)
     for name, envs in unconfigured.items():
