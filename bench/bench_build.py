@@ -46,8 +46,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
+from results_table import append_rows  # noqa: E402
 
 AS_OF = datetime(2026, 11, 20, 12)
 RESULTS = ROOT / "bench" / "results.md"
@@ -104,19 +106,8 @@ def load_average() -> float:
 
 
 def record(row: str, results: Path = RESULTS) -> None:
-    """Add a row at the end of the first table of bench/results.md (sections with tables of their own follow it)."""
-    lines = results.read_text().splitlines(keepends=True) if results.exists() else []
-    last = None
-    for index, line in enumerate(lines):
-        if line.startswith("|"):
-            last = index
-        elif last is not None:
-            break
-    if last is None:
-        lines.append(row)
-    else:
-        lines.insert(last + 1, row)
-    results.write_text("".join(lines))
+    """Add a row at the end of the main table of bench/results.md (sections with tables of their own follow it)."""
+    append_rows([row.rstrip("\n")], results)
 
 
 # --------------------------------------------------------------------------- data

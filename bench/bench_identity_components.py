@@ -68,12 +68,18 @@ def main(argv: list[str] | None = None) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     warehouse = work / "components.duckdb"
     if options.built:
-        con = duckdb.connect(str(options.built), read_only=True)  # replays a WAL left behind, if any
+        con = duckdb.connect(str(options.built), read_only=True)
         try:
             customers = con.execute("select count(*) from raw.customers").fetchone()[0]
         finally:
             con.close()
         shutil.copyfile(options.built, warehouse)
+        # A build that was stopped leaves its last tables in the WAL (DuckDB writes their
+        # blocks to the file but only the WAL points at them until a checkpoint): copy it too,
+        # or the copy holds only what was checkpointed (e.g. raw, without staging).
+        wal = options.built.with_name(options.built.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, warehouse.with_name(warehouse.name + ".wal"))
     else:
         customers = options.customers or math.ceil(options.identifiers / IDENTIFIERS_PER_CUSTOMER)
         raw = options.raw or default_raw_path(customers, options.seed)
