@@ -21,10 +21,8 @@ customers (~30M events) on 2 cores.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,14 +34,14 @@ sys.path.insert(0, str(BENCH))
 import duckdb  # noqa: E402
 from bench_build import (  # noqa: E402
     RESULTS,
-    default_raw_path,
-    ensure_raw,
     floor_query,
     layer_seconds,
     load_average,
     machine_facts,
     record,
+    retailer_arguments,
     run_dbt,
+    working_copy,
 )
 
 # The raw columns identity reads, per table.
@@ -100,22 +98,8 @@ def run_floor(path: Path) -> tuple[float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--raw", type=Path, help="the generated raw retailer (made once, then reused)")
-    parser.add_argument("--work", type=Path, help="folder for the build copy and dbt's target (default: temp)")
-    parser.add_argument("--threads", type=int, help="dbt threads (default: profiles.yml, SEGUE_DBT_THREADS or 4)")
-    parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
-    options = parser.parse_args(argv)
-
-    raw = options.raw or default_raw_path(options.customers, options.seed)
-    ensure_raw(raw, options.customers, options.seed)
-    work = options.work or Path(tempfile.mkdtemp(prefix="bench_profiles_"))
-    work.mkdir(parents=True, exist_ok=True)
-    warehouse = work / "profiles.duckdb"
-    shutil.copyfile(raw, warehouse)
-
+    options = retailer_arguments(__doc__).parse_args(argv)
+    work, warehouse = working_copy(options, "profiles")
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
     load_before = load_average()
