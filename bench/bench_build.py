@@ -491,7 +491,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | build | {options.customers:,} customers, seed {options.seed} "
         f"({floor_rows / 1e6:.1f}M raw rows, {events / 1e6:.1f}M events staged) | full build "
         f"(`dbt seed` + `dbt {' '.join(args)}`) {total:.0f} s wall, {ratio:.0f}x the floor scan "
-        f"({floor_seconds:.1f} s), peak RSS {peak:.1f} GB; model seconds over dbt's threads: {layer_text}; "
+        f"({floor_seconds:.1f} s), dbt run CPU {build.cpu_seconds:.0f} s, peak RSS {peak:.1f} GB; "
+        f"model seconds over dbt's threads: {layer_text}; "
         f"slowest: {slow}; {goals}; load average {load_before:.1f}/{load_after:.1f} before/after"
     )
 
