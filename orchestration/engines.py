@@ -208,6 +208,8 @@ def spark_conf(home: Path | None = None) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.memory": os.environ.get("SEGUE_SPARK_DRIVER_MEMORY", "2g"),
+        # Adaptive execution re-optimizes the whole plan after every stage (profiles.yml).
+        "spark.sql.adaptive.enabled": "false",
     }
 
 

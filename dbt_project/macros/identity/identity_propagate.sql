@@ -106,11 +106,19 @@
     {%- set passes = passes or var('identity_propagation_hops', 16) | int -%}
 {{ prefix }}_both as (
 
-    select node_a as node_id, node_b as neighbour_id from {{ edges }}
-    union all
-    select node_b as node_id, node_a as neighbour_id from {{ edges }}
-    union all
-    select node_id, node_id as neighbour_id from {{ nodes }}
+    select
+        node_id,
+        neighbour_id
+    from (
+        select node_a as node_id, node_b as neighbour_id from {{ edges }}
+        union all
+        select node_b as node_id, node_a as neighbour_id from {{ edges }}
+        union all
+        select node_id, node_id as neighbour_id from {{ nodes }}
+    ) as all_sides
+    -- always true, but not deterministic: Spark keeps this CTE as one
+    -- relation for the passes that read it (see above)
+    where rand() >= 0
 
 ),
 
@@ -140,6 +148,8 @@
 {{ prefix }}_labels as (
 
     select * from {{ prefix }}_labels_{{ passes }}
+    -- the same barrier: the model reads the labels more than once
+    where rand() >= 0
 
 )
 {%- endmacro %}
