@@ -130,7 +130,7 @@ def _read_spark(build: Build, queries: dict[str, str]) -> dict[str, tuple[list[s
                 out[name] = (frame.columns, [tuple(r) for r in frame.collect()])
             return out
         finally:
-            spark.stop()
+            engines.stop_spark(spark)
 
 
 class _env:
@@ -284,7 +284,7 @@ def builds(retailer, request, tmp_path_factory) -> dict[str, Build]:
                         frame = spark.sql(sql)
                         results[name] = (frame.columns, [tuple(r) for r in frame.collect()])
                 finally:
-                    spark.stop()
+                    engines.stop_spark(spark)
         else:
             if engine == "duckdb":
                 con = duckdb.connect(env["SEGUE_WAREHOUSE"])
