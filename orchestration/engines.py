@@ -208,6 +208,10 @@ def spark_conf(home: Path | None = None) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.memory": os.environ.get("SEGUE_SPARK_DRIVER_MEMORY", "2g"),
+        # Adaptive execution re-optimizes the whole plan after every stage (profiles.yml).
+        "spark.sql.adaptive.enabled": "false",
+        # Whole-stage code generation compiles Java per stage (profiles.yml): on for big data.
+        "spark.sql.codegen.wholeStage": os.environ.get("SEGUE_SPARK_CODEGEN", "false"),
     }
 
 
@@ -223,6 +227,28 @@ def spark_session():
     for key, value in spark_conf(home).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def stop_spark(spark) -> None:
+    """Stop the session and its JVM, which holds the Derby metastore until it exits.
+
+    Derby admits one JVM at a time and `SparkSession.stop()` leaves pyspark's JVM (and
+    the metastore booted in it) running, so dbt's own session, in another process,
+    could not open the metastore afterwards. A later session here starts a new JVM.
+    """
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 def copy_raw_to_spark(warehouse: str, schema: str = RAW_SCHEMA) -> dict[str, int]:
@@ -246,7 +272,7 @@ def copy_raw_to_spark(warehouse: str, schema: str = RAW_SCHEMA) -> dict[str, int
                 counts[table] = spark.table(f"`{schema}`.`{table}`").count()
             spark.catalog.dropTempView("segue_raw_load")
         finally:
-            spark.stop()
+            stop_spark(spark)
     return counts
 
 

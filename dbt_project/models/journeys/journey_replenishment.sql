@@ -67,7 +67,7 @@ last_bought as (
         sequenced.customer_key,
         sequenced.category,
         sequenced.purchased_at,
-        cast(intervals.median_hours as {{ dbt.type_int() }}) as median_hours
+        {{ segue.round_to_int('intervals.median_hours') }} as median_hours
 
     from sequenced
     inner join intervals

@@ -1,10 +1,18 @@
-{{ config(schema='marts') }}
+{{ config(
+    schema='marts',
+    pre_hook=[
+        "{{ segue.previous_version_hook(this, 'drop') }}",
+        "{{ segue.previous_version_hook(this, 'copy') }}",
+    ],
+    post_hook="{{ segue.previous_version_hook(this, 'drop') }}",
+) }}
 
 {#-
     One row per customer per segment (CONTRACT §3), the union of the
     segment_ models. entered_at survives reruns: a customer who was already
     in the segment in this table's previous build keeps the time they
-    entered (this model reads its own last version, when there is one); a
+    entered (this model reads its own last version, when there is one: on
+    Spark a copy its pre-hooks make, macros/cross_db/previous_version.sql); a
     newcomer gets the time they qualified (never after now). Someone who left
     and comes back enters anew.
 -#}
@@ -38,7 +46,7 @@ current_members as (
 previous_members as (
 
     select segment, customer_key, entered_at
-    from {{ previous }}
+    from {{ segue.previous_version(previous) }}
     where entered_at <= {{ now }}
 
 ),
