@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('esp', 'message_events')) %}
+
 with
 
 source as (
@@ -29,7 +31,7 @@ renamed as (
         {{ segue.clean_text('journey') }} as journey,
 
         ---------- timestamps
-        {{ segue.clean_text('occurred_at') }} as occurred_at_text,
+        {{ segue.raw_value('occurred_at', raw_types) }} as occurred_at_raw,
         {{ segue.typed('occurred_at', dbt.type_timestamp()) }} as occurred_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -68,7 +70,7 @@ validated as (
         *,
         coalesce(
             case when event_id is null then 'missing id' end,
-            {{ segue.timestamp_issue('occurred_at_text', 'occurred_at') }},
+            {{ segue.timestamp_issue('occurred_at_raw', 'occurred_at') }},
             case
                 when channel is null or channel not in ({{ segue.sql_string_list(var('message_channels')) }})
                     then 'unknown channel'
