@@ -27,7 +27,10 @@ renamed as (
         {{ segue.clean_lower('identifier_type') }} as identifier_type,
         {{ segue.clean_text('identifier_value') }} as identifier_value_text,
         -- only a phone's digits are used: no regex over every email address
-        case when {{ segue.clean_lower('identifier_type') }} = 'phone' then {{ segue.phone_digits('identifier_value') }} end as identifier_value_digits,
+        case
+            when {{ segue.clean_lower('identifier_type') }} = 'phone'
+                then {{ segue.phone_digits('identifier_value') }}
+        end as identifier_value_digits,
         -- 'Opted-In', 'opted in' and 'OPTED_IN' are all opted_in.
         replace(replace({{ segue.clean_lower('status') }}, '-', '_'), ' ', '_') as status,
         {{ segue.clean_lower('source') }} as consent_source,

@@ -27,7 +27,10 @@ renamed as (
         {{ segue.clean_lower('channel') }} as channel,
         {{ segue.clean_text('identifier_value') }} as identifier_value_text,
         -- only a phone's digits are used: no regex over every email address
-        case when {{ segue.clean_lower('channel') }} = 'sms' then {{ segue.phone_digits('identifier_value') }} end as identifier_value_digits,
+        case
+            when {{ segue.clean_lower('channel') }} = 'sms'
+                then {{ segue.phone_digits('identifier_value') }}
+        end as identifier_value_digits,
         {{ segue.clean_lower('event') }} as event_name,
         {{ segue.clean_text('journey') }} as journey,
 
