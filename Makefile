@@ -101,10 +101,10 @@ bench: install
 	$(BIN)/python bench/bench_generate.py --customers 1000000
 	$(BIN)/python bench/bench_build.py --customers 1000000 --raw $(BENCH_RAW_DIR)/raw-1000000-seed42.duckdb --incremental
 	$(BIN)/python bench/bench_identity_components.py --identifiers 5000000 --raw $(BENCH_RAW_DIR)/raw-5m-identifiers.duckdb
-	$(BIN)/python bench/bench_identity.py --customers 1000000 --warehouse $(BENCH_RAW_DIR)/identity-1000000.duckdb
-	$(BIN)/python bench/bench_profiles.py --customers 1000000 --warehouse $(BENCH_RAW_DIR)/profiles-1000000.duckdb
+	$(BIN)/python bench/bench_profiles.py --customers 1000000 --raw $(BENCH_RAW_DIR)/raw-1000000-seed42.duckdb \
+		--work $(BENCH_RAW_DIR)/profiles-1000000
 	$(BIN)/python bench/bench_run_overhead.py
-	$(BIN)/python bench/bench_gx.py --warehouse $(BENCH_RAW_DIR)/identity-1000000.duckdb
+	$(BIN)/python bench/bench_gx.py --warehouse $(BENCH_RAW_DIR)/profiles-1000000/profiles.duckdb
 	$(BIN)/python bench/bench_sync_plan.py --rows 1000000 --scale 10
 	$(BIN)/python bench/bench_delivery.py
 	$(BIN)/python bench/bench_drt.py --profiles 100000 --drt-rows 1000 --drt-rows-limited 300

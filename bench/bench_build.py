@@ -46,8 +46,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
+from results_table import append_rows  # noqa: E402
 
 AS_OF = datetime(2026, 11, 20, 12)
 RESULTS = ROOT / "bench" / "results.md"
@@ -104,19 +106,8 @@ def load_average() -> float:
 
 
 def record(row: str, results: Path = RESULTS) -> None:
-    """Add a row at the end of the first table of bench/results.md (sections with tables of their own follow it)."""
-    lines = results.read_text().splitlines(keepends=True) if results.exists() else []
-    last = None
-    for index, line in enumerate(lines):
-        if line.startswith("|"):
-            last = index
-        elif last is not None:
-            break
-    if last is None:
-        lines.append(row)
-    else:
-        lines.insert(last + 1, row)
-    results.write_text("".join(lines))
+    """Add a row at the end of the main table of bench/results.md (sections with tables of their own follow it)."""
+    append_rows([row.rstrip("\n")], results)
 
 
 # --------------------------------------------------------------------------- data
@@ -419,32 +410,43 @@ def staged_counts(warehouse: Path) -> dict[str, int]:
 # --------------------------------------------------------------------------- main
 
 
+def retailer_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The options every build bench shares: which generated retailer, where to work, dbt's threads, recording."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--raw", type=Path, help="the generated raw retailer (made once, then reused)")
+    parser.add_argument("--work", type=Path, help="folder for the build copies and dbt's target (default: temp)")
+    parser.add_argument("--threads", type=int, help="dbt threads (default: profiles.yml, SEGUE_DBT_THREADS or 4)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
+    return parser
+
+
+def working_copy(options: argparse.Namespace, name: str) -> tuple[Path, Path]:
+    """The work folder and a fresh copy of the raw retailer in it (generated first if it is not there yet)."""
+    raw = options.raw or default_raw_path(options.customers, options.seed)
+    ensure_raw(raw, options.customers, options.seed)
+    work = options.work or Path(tempfile.mkdtemp(prefix=f"bench_{name}_"))
+    work.mkdir(parents=True, exist_ok=True)
+    warehouse = work / f"{name}.duckdb"
+    shutil.copyfile(raw, warehouse)
+    return work, warehouse
+
+
 def describe(build: Build, top: int = 8) -> str:
     lines = [f"  {seconds:7.1f} s  {name}" for name, seconds in build.timings[:top]]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--raw", type=Path, help="the generated raw retailer (made once, then reused)")
-    parser.add_argument("--work", type=Path, help="folder for the build copies and dbt's target (default: temp)")
-    parser.add_argument("--threads", type=int, help="dbt threads (default: profiles.yml, SEGUE_DBT_THREADS or 4)")
+    parser = retailer_arguments(__doc__)
     parser.add_argument("--incremental", action="store_true", help="also run the incremental benchmark")
     parser.add_argument("--share", type=float, default=0.01, help="share of new raw rows appended (incremental)")
-    parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
     parser.add_argument("--note", default="", help="free text added to the results row")
     parser.add_argument("--select", help="dbt selection instead of every model but the syncs (smoke tests)")
     options = parser.parse_args(argv)
 
-    raw = options.raw or default_raw_path(options.customers, options.seed)
-    ensure_raw(raw, options.customers, options.seed)
-    work = options.work or Path(tempfile.mkdtemp(prefix="bench_build_"))
-    work.mkdir(parents=True, exist_ok=True)
-    warehouse = work / "build.duckdb"
-    shutil.copyfile(raw, warehouse)
-
+    work, warehouse = working_copy(options, "build")
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
     load_before = load_average()
@@ -489,7 +491,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | build | {options.customers:,} customers, seed {options.seed} "
         f"({floor_rows / 1e6:.1f}M raw rows, {events / 1e6:.1f}M events staged) | full build "
         f"(`dbt seed` + `dbt {' '.join(args)}`) {total:.0f} s wall, {ratio:.0f}x the floor scan "
-        f"({floor_seconds:.1f} s), peak RSS {peak:.1f} GB; model seconds over dbt's threads: {layer_text}; "
+        f"({floor_seconds:.1f} s), dbt run CPU {build.cpu_seconds:.0f} s, peak RSS {peak:.1f} GB; "
+        f"model seconds over dbt's threads: {layer_text}; "
         f"slowest: {slow}; {goals}; load average {load_before:.1f}/{load_after:.1f} before/after"
     )
 

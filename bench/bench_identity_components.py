@@ -23,7 +23,6 @@ work copy bench_build.py leaves in --work) instead of generating and staging.
 
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 import sys
@@ -38,12 +37,12 @@ sys.path.insert(0, str(BENCH))
 import duckdb  # noqa: E402
 from bench_build import (  # noqa: E402
     RESULTS,
-    default_raw_path,
-    ensure_raw,
     load_average,
     machine_facts,
     record,
+    retailer_arguments,
     run_dbt,
+    working_copy,
 )
 
 # Usable identifiers per generated customer (424,910 at 100,000 customers, seed 42; bench/results.md).
@@ -53,32 +52,32 @@ IDENTITY_ARGS = ["run", "--select", "group:identity"]
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = retailer_arguments(__doc__)
+    parser.set_defaults(customers=None)  # from --identifiers unless given
     parser.add_argument("--identifiers", type=int, default=5_000_000, help="about how many identifiers to resolve")
-    parser.add_argument("--customers", type=int, help="generate this many customers instead (overrides)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--raw", type=Path, help="the generated raw retailer (made once, then reused)")
-    parser.add_argument("--work", type=Path, help="folder for the build copy and dbt's target (default: temp)")
-    parser.add_argument("--threads", type=int, help="dbt threads (default: profiles.yml)")
-    parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
     parser.add_argument("--built", type=Path, help="a warehouse with staging built: copied, no generate/staging")
     options = parser.parse_args(argv)
 
-    work = options.work or Path(tempfile.mkdtemp(prefix="bench_identity_components_"))
-    work.mkdir(parents=True, exist_ok=True)
-    warehouse = work / "components.duckdb"
     if options.built:
-        con = duckdb.connect(str(options.built), read_only=True)  # replays a WAL left behind, if any
+        work = options.work or Path(tempfile.mkdtemp(prefix="bench_components_"))
+        work.mkdir(parents=True, exist_ok=True)
+        warehouse = work / "components.duckdb"
+        con = duckdb.connect(str(options.built), read_only=True)
         try:
-            customers = con.execute("select count(*) from raw.customers").fetchone()[0]
+            # The generator's customer count (raw.customers holds only those with an online account).
+            customers = con.execute("select customers from truth.generation").fetchone()[0]
         finally:
             con.close()
         shutil.copyfile(options.built, warehouse)
+        # A build that was stopped leaves its last tables in the WAL (DuckDB writes their
+        # blocks to the file but only the WAL points at them until a checkpoint): copy it too,
+        # or the copy holds only what was checkpointed (e.g. raw, without staging).
+        wal = options.built.with_name(options.built.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, warehouse.with_name(warehouse.name + ".wal"))
     else:
-        customers = options.customers or math.ceil(options.identifiers / IDENTIFIERS_PER_CUSTOMER)
-        raw = options.raw or default_raw_path(customers, options.seed)
-        ensure_raw(raw, customers, options.seed)
-        shutil.copyfile(raw, warehouse)
+        customers = options.customers = options.customers or math.ceil(options.identifiers / IDENTIFIERS_PER_CUSTOMER)
+        work, warehouse = working_copy(options, "components")
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
 
@@ -102,7 +101,8 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         con.close()
     print(
-        f"identity (dbt {' '.join(IDENTITY_ARGS)}): {identity.seconds:.1f} s wall, peak RSS "
+        f"identity (dbt {' '.join(IDENTITY_ARGS)}): {identity.seconds:.1f} s wall, "
+        f"{identity.cpu_seconds:.0f} s CPU, peak RSS "
         f"{identity.peak_rss_gb:.2f} GB (dbt's process tree); {identifiers:,} identifiers, {edges:,} edges, "
         f"{components:,} customers (largest {largest}); load average {load_before:.1f}/{load_after:.1f}",
         flush=True,
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     summary = {
         "customers": customers,
         "identity_seconds": identity.seconds,
+        "identity_cpu_seconds": identity.cpu_seconds,
         "peak_rss_gb": identity.peak_rss_gb,
         "identifiers": identifiers,
         "components": components,
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> dict:
         row = (
             f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | identity components | {identifiers:,} identifiers "
             f"({customers:,} customers generated, seed {options.seed}) | `dbt {' '.join(IDENTITY_ARGS)}` "
-            f"{identity.seconds:.0f} s wall, peak RSS {identity.peak_rss_gb:.1f} GB; {edges:,} edges, "
+            f"{identity.seconds:.0f} s wall, {identity.cpu_seconds:.0f} s CPU (dbt and DuckDB, user + sys), "
+            f"peak RSS {identity.peak_rss_gb:.1f} GB; {edges:,} edges, "
             f"{components:,} customers (largest {largest} identifiers); slowest: {slow}; staging before it "
             f"{staging_seconds:.0f} s (not counted; 0: --built); "
             f"load average {load_before:.1f}/{load_after:.1f} before/after "

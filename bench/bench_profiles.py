@@ -1,28 +1,28 @@
-"""How fast, and in how much memory, do the customer profiles build?
+"""How fast, and in how much memory, do identity resolution and the customer profiles build?
 
-On a generated retailer (made here unless --warehouse names one that already
-holds it), runs `dbt run --select +identity` (staging and identity, which
-profiles read) and then `dbt run --select +profiles --exclude +identity`
-(the staging models only profiles read — lines, products, stores — and every
-model in models/profiles, marts.customer_profiles included), each in a dbt
-subprocess, and compares identity + profiles with a "floor": one DuckDB query
-that scans every raw column the two layers read, once. Prints wall times, the
-slowest profile models (dbt's run_results), the peak resident memory of the
-dbt processes, the ratio to the floor, and appends one row to
-bench/results.md.
+Issue 3's benchmark. On a generated retailer (the raw file is generated once and
+kept, like bench_build.py; every run works on a fresh copy of it), runs `dbt
+seed`, then `dbt run --select +identity` (the staging models identity reads,
+then every identity model, customer_identifiers included), then `dbt run
+--select +profiles --exclude +identity` (the staging models only profiles read
+and every model in models/profiles, marts.customer_profiles included), each in
+a dbt subprocess, and compares identity + profiles with a "floor": one DuckDB
+query, in this same process run, that scans every raw column the two layers
+read, once. Prints wall and CPU time of each part, model seconds by layer, the
+slowest models, the peak resident memory of dbt's process tree, the ratio to
+the floor, the machine, and appends one row to bench/results.md.
+
+Goal (issue 3): identity + profiles <= 90 s and <= 20x the floor at 1M
+customers (~30M events) on 2 cores.
 
     .venv/bin/python bench/bench_profiles.py --customers 100000
-    .venv/bin/python bench/bench_profiles.py --customers 1000000 --warehouse /tmp/m1.duckdb --keep
+    .venv/bin/python bench/bench_profiles.py                      # 1,000,000 customers
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import resource
+import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,16 +32,29 @@ sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 import duckdb  # noqa: E402
-from bench_identity import (  # noqa: E402
-    AS_OF,
-    FLOOR_COLUMNS,
+from bench_build import (  # noqa: E402
     RESULTS,
-    has_retailer,
-    memory_gb,
-    model_timings,
+    floor_query,
+    layer_seconds,
+    load_average,
+    machine_facts,
+    record,
+    retailer_arguments,
     run_dbt,
+    working_copy,
 )
 
+# The raw columns identity reads, per table.
+IDENTITY_COLUMNS = {
+    "customers": ["customer_id", "email", "phone", "country", "created_at", "updated_at"],
+    "loyalty_members": ["loyalty_id", "customer_id", "email", "phone", "home_store_id", "enrolled_at", "updated_at"],
+    "identifies": ["message_id", "anonymous_id", "user_id", "email", "phone", "timestamp"],
+    "events": ["event_id", "anonymous_id", "user_id", "event", "order_id", "timestamp"],
+    "orders": ["order_id", "customer_id", "email", "phone", "status", "ordered_at"],
+    "pos_transactions": ["transaction_id", "store_id", "loyalty_id", "receipt_email", "phone", "transacted_at"],
+    "consents": ["consent_id", "identifier_type", "identifier_value", "recorded_at"],
+    "message_events": ["event_id", "channel", "identifier_value", "occurred_at"],
+}
 # What profiles read beyond identity's columns: amounts and times of purchases,
 # lines and products (favorite category), stores (home store, time zone),
 # loyalty tiers and points, names, consent statuses, message events.
@@ -57,105 +70,103 @@ PROFILE_COLUMNS = {
     "consents": ["channel", "status"],
     "message_events": ["event"],
 }
+IDENTITY_ARGS = ["run", "--select", "+identity"]
+PROFILE_ARGS = ["run", "--select", "+profiles", "--exclude", "+identity"]
 
 
 def floor_columns() -> dict[str, list[str]]:
-    columns = {table: list(cols) for table, cols in FLOOR_COLUMNS.items()}
+    """Every raw column identity or profiles read, once per table."""
+    columns = {table: list(names) for table, names in IDENTITY_COLUMNS.items()}
     for table, extra in PROFILE_COLUMNS.items():
         columns.setdefault(table, [])
         columns[table] += [c for c in extra if c not in columns[table]]
     return columns
 
 
-def run_floor(path: Path) -> tuple[float, int]:
-    parts = []
-    for table, columns in floor_columns().items():
-        lengths = " + ".join(f"coalesce(length(cast({c} as varchar)), 0)" for c in columns)
-        parts.append(f"select '{table}' as t, count(*) as n, sum({lengths}) as chars from raw.{table}")
+def run_floor(path: Path) -> tuple[float, float, int]:
+    """Wall and CPU seconds (DuckDB's threads included) of one warm scan of the columns, and the rows read."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        started = time.perf_counter()
-        rows = con.execute(" union all ".join(parts)).fetchall()
-        elapsed = time.perf_counter() - started
+        query = floor_query(floor_columns())
+        con.execute(query).fetchall()  # warm, as dbt's reads are
+        started, cpu_started = time.perf_counter(), time.process_time()
+        rows = con.execute(query).fetchall()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         con.close()
-    return elapsed, sum(n for _, n, _ in rows)
+    return elapsed, cpu, sum(n for _, n, _ in rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--warehouse", type=Path, help="reuse (or create) this DuckDB file")
-    parser.add_argument("--keep", action="store_true", help="keep a warehouse this script created")
-    parser.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
-    options = parser.parse_args()
+def main(argv: list[str] | None = None) -> dict:
+    options = retailer_arguments(__doc__).parse_args(argv)
+    work, warehouse = working_copy(options, "profiles")
+    facts = machine_facts()
+    print(f"machine: {facts}", flush=True)
+    load_before = load_average()
+    floor_seconds, floor_cpu, floor_rows = run_floor(warehouse)
+    print(f"floor: one scan of {floor_rows:,} raw rows, {floor_seconds:.2f} s ({floor_cpu:.1f} s CPU)", flush=True)
+    run_dbt(warehouse, work, ["seed"], options.threads)
+    identity = run_dbt(warehouse, work, IDENTITY_ARGS, options.threads)
+    print(f"dbt {' '.join(IDENTITY_ARGS)}: {identity.seconds:.1f} s wall, {identity.cpu_seconds:.0f} s CPU", flush=True)
+    profiles = run_dbt(warehouse, work, PROFILE_ARGS, options.threads)
+    print(f"dbt {' '.join(PROFILE_ARGS)}: {profiles.seconds:.1f} s wall, {profiles.cpu_seconds:.0f} s CPU", flush=True)
+    load_after = load_average()
 
-    work = Path(tempfile.mkdtemp(prefix="bench_profiles_"))
-    path = options.warehouse or work / "bench.duckdb"
-    if not has_retailer(path, options.customers):
-        from orchestration.generator import generate
-
-        print(f"generating {options.customers:,} customers into {path} ...", flush=True)
-        started = time.perf_counter()
-        generate(str(path), customers=options.customers, seed=options.seed, as_of=AS_OF)
-        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
-
-    load_before = os.getloadavg()[0]
-    run_dbt(path, work, ["seed"])
-    floor_seconds, floor_rows = run_floor(path)
-    print(f"floor: one scan of {floor_rows:,} raw rows in {floor_seconds:.2f} s", flush=True)
-    identity_seconds = run_dbt(path, work, ["run", "--select", "+identity"])
-    print(f"dbt run --select +identity: {identity_seconds:.1f} s", flush=True)
-    profile_seconds = run_dbt(path, work, ["run", "--select", "+profiles", "--exclude", "+identity"])
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    timings = model_timings(work)
-    model_seconds = sum(t for _, t in timings)
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        profiles, buyers, purchases = con.execute(
-            """select count(*), count(*) filter (where orders_count > 0), sum(orders_count)
-               from marts.customer_profiles"""
-        ).fetchone()
-    finally:
-        con.close()
-    total = identity_seconds + profile_seconds
+    total = identity.seconds + profiles.seconds
+    cpu = identity.cpu_seconds + profiles.cpu_seconds
+    peak = max(identity.peak_rss_gb, profiles.peak_rss_gb)
     ratio = total / floor_seconds if floor_seconds else float("nan")
+    cpu_ratio = cpu / floor_cpu if floor_cpu else float("nan")
+    timings = sorted(identity.timings + profiles.timings, key=lambda item: -item[1])
+    layers = layer_seconds(timings)
+    layer_text = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(layers.items(), key=lambda i: -i[1]))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        identifiers, customers = con.execute(
+            "select count(*), count(distinct customer_key) from marts.customer_identifiers"
+        ).fetchone()
+        buyers = con.execute("select count(*) from marts.customer_profiles where orders_count > 0").fetchone()[0]
+    finally:
+        con.close()
+    goals = f"goals: <= 90 s {'met' if total <= 90 else 'MISSED'}, <= 20x floor {'met' if ratio <= 20 else 'MISSED'}"
     print(
-        f"dbt run --select +profiles --exclude +identity: {profile_seconds:.1f} s wall "
-        f"(model times summed over dbt's threads {model_seconds:.1f} s); identity + profiles {total:.1f} s, "
-        f"{ratio:.0f}x the floor; peak RSS {peak_gb:.1f} GB; "
-        f"{profiles:,} profiles, {buyers:,} with purchases, {purchases:,} purchases counted"
+        f"identity + profiles: {total:.1f} s wall, {cpu:.0f} s CPU, {ratio:.1f}x the floor's wall time, "
+        f"{cpu_ratio:.1f}x its CPU time, peak RSS {peak:.2f} GB (dbt's process tree); model seconds summed over "
+        f"threads: {layer_text}; {identifiers:,} identifiers, {customers:,} customers, {buyers:,} with purchases; "
+        f"load average {load_before:.1f} before, {load_after:.1f} after\n{goals}",
+        flush=True,
     )
-    load_after = os.getloadavg()[0]
-    print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after (above the core count: contended)")
-    print("slowest profile models:")
-    for name, seconds in timings[:6]:
+    print("slowest models:")
+    for name, seconds in timings[:8]:
         print(f"  {seconds:7.1f} s  {name}")
 
+    summary = {
+        "customers": options.customers,
+        "identity_seconds": identity.seconds,
+        "profile_seconds": profiles.seconds,
+        "floor_seconds": floor_seconds,
+        "ratio": ratio,
+        "peak_rss_gb": peak,
+        "identifiers": identifiers,
+        "customers_resolved": customers,
+        "buyers": buyers,
+        "timings": timings,
+    }
     if not options.no_record:
-        import dbt.version
-
-        machine = (
-            f"{os.cpu_count()} cores, {memory_gb():.0f} GB, {platform.system()} {platform.machine()}, "
-            f"python {platform.python_version()}, duckdb {duckdb.__version__}, dbt-core {dbt.version.__version__}"
+        slow = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings[:4])
+        record(
+            f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | identity + profiles | {options.customers:,} customers, "
+            f"seed {options.seed} ({floor_rows / 1e6:.1f}M raw rows read) | `dbt {' '.join(IDENTITY_ARGS)}` "
+            f"{identity.seconds:.0f} s + `dbt {' '.join(PROFILE_ARGS)}` {profiles.seconds:.0f} s = {total:.0f} s "
+            f"wall, {cpu:.0f} s CPU; floor scan {floor_seconds:.1f} s wall / {floor_cpu:.1f} s CPU: {ratio:.0f}x "
+            f"wall, {cpu_ratio:.0f}x CPU; peak RSS {peak:.1f} GB; model seconds over dbt's threads: {layer_text}; "
+            f"slowest: {slow}; {identifiers:,} identifiers, {customers:,} customers; {goals}; load average "
+            f"{load_before:.1f}/{load_after:.1f} before/after | {facts} |\n"
         )
-        slow = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings[:3])
-        row = (
-            f"| {datetime.now(UTC):%Y-%m-%d} | profiles | {options.customers:,} customers, seed {options.seed} "
-            f"({floor_rows / 1e6:.1f}M raw rows read) | profiles (`dbt run --select +profiles --exclude +identity`) "
-            f"{profile_seconds:.0f} s wall "
-            f"(model times summed over 4 threads {model_seconds:.0f} s; slowest: {slow}) "
-            f"after `+identity` {identity_seconds:.0f} s: "
-            f"identity + profiles {total:.0f} s, peak RSS {peak_gb:.1f} GB; floor scan {floor_seconds:.1f} s, "
-            f"ratio {ratio:.0f}x; {profiles:,} profiles, {buyers:,} with purchases; load average "
-            f"{load_before:.1f}/{load_after:.1f} before/after | {machine} |\n"
-        )
-        with RESULTS.open("a") as handle:
-            handle.write(row)
         print(f"appended to {RESULTS}")
-    if options.warehouse is None and not options.keep:
-        path.unlink(missing_ok=True)
+    if options.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import bench_build
 import bench_identity_components
+import bench_profiles
 
 # About nine dbt runs: with the end-to-end tests (`make test-e2e`), not `make test`.
 pytestmark = pytest.mark.e2e
@@ -159,10 +160,24 @@ def test_identity_components_bench_smoke(small_retailer, tmp_path):
     assert any(name == "int_identity__components" for name, _ in summary["timings"])
 
 
-def test_results_rows_go_to_the_end_of_the_first_table(tmp_path):
+def test_results_rows_go_to_the_end_of_the_main_table(tmp_path):
+    """bench_build.record (every build bench) and results_table (the sync benches) write to the same table."""
     results = tmp_path / "results.md"
-    results.write_text("# B\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Other\n\n| x |\n|---|\n| y |\n")
+    results.write_text(
+        "# B\n\n| date | benchmark |\n|---|---|\n| 1 | 2 |\n\n## Other\n\n| x |\n|---|\n| y |\n"
+        "\n## Later\n\n| date | benchmark |\n|---|---|\n| 5 | 6 |\n"
+    )
     bench_build.record("| 3 | 4 |\n", results)
     assert results.read_text() == (
-        "# B\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n## Other\n\n| x |\n|---|\n| y |\n"
+        "# B\n\n| date | benchmark |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n## Other\n\n| x |\n|---|\n| y |\n"
+        "\n## Later\n\n| date | benchmark |\n|---|---|\n| 5 | 6 |\n"
     )
+
+
+def test_profiles_bench_smoke(small_retailer, tmp_path):
+    """bench_profiles (issue 3): identity, then profiles, against the floor of the columns they read."""
+    summary = bench_profiles.main(small_args(small_retailer, tmp_path))
+    assert summary["floor_seconds"] > 0 and summary["identity_seconds"] > 0 and summary["profile_seconds"] > 0
+    assert summary["identifiers"] > summary["customers_resolved"] >= summary["buyers"] > 0
+    names = {name for name, _ in summary["timings"]}
+    assert {"customer_identifiers", "customer_profiles"} <= names and summary["peak_rss_gb"] > 0
