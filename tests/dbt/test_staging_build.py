@@ -265,6 +265,18 @@ def test_quarantine_keeps_the_raw_text_and_event_time(built):
     ]
 
 
+def test_typed_raw_columns_skip_the_text_round_trip(built):
+    # customers.created_at landed as TIMESTAMP: absent means null, no text made of it.
+    # customers.updated_at landed as VARCHAR: trimmed text, blank as null (C012's '  ').
+    compiled = (
+        built.dbt.work_dir / "target" / "compiled" / "segue" / "models" / "staging" / "shop" / "base"
+    ) / "base_shop__customers.sql"
+    sql = " ".join(compiled.read_text().split())
+    assert '"created_at" as created_at_raw' in sql
+    assert '"updated_at" as updated_at_raw' not in sql
+    assert 'cast("updated_at" as TEXT)' in sql
+
+
 def test_duplicates_are_counted_not_quarantined(built):
     counts = {
         table: (raw, quarantined, staged, duplicates)

@@ -1,7 +1,8 @@
 {#-
     The quarantine reason a timestamp column gives its row, or null.
 
-    raw_text  the raw value as clean_text (null when absent or blank)
+    raw       the raw value as raw_value gives it (null when absent or blank;
+              the column itself when it landed typed, else its clean_text)
     parsed    the same value after dbt.safe_cast (null when it does not parse)
     required  whether an absent value quarantines the row ('missing timestamp')
 
@@ -9,9 +10,9 @@
     'timestamp in the future'; one earlier than earliest_valid_timestamp is
     'timestamp too old'.
 -#}
-{% macro timestamp_issue(raw_text, parsed, required=true) -%}
+{% macro timestamp_issue(raw, parsed, required=true) -%}
     case
-        when {{ raw_text }} is null then {{ "'missing timestamp'" if required else "null" }}
+        when {{ raw }} is null then {{ "'missing timestamp'" if required else "null" }}
         when {{ parsed }} is null then 'unparseable timestamp'
         when {{ parsed }} > {{ segue.latest_valid_timestamp() }} then 'timestamp in the future'
         when {{ parsed }} < {{ segue.earliest_valid_timestamp() }} then 'timestamp too old'

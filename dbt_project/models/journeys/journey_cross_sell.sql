@@ -105,34 +105,75 @@ popularity as (
 
 ),
 
+category_products as (
+
+    -- What each category can recommend (active, in stock online now), most
+    -- popular first: the same order for every purchase.
+    select
+        products.category,
+        products.product_id,
+        products.product_name,
+        row_number() over (
+            partition by products.category
+            order by coalesce(popularity.times_bought, 0) desc, products.product_id
+        ) as popularity_rank
+
+    from products
+    inner join latest_online_stock
+        on products.product_id = latest_online_stock.product_id
+    left join popularity
+        on products.product_id = popularity.product_id
+    where products.is_active
+
+),
+
+bought_by_category as (
+
+    -- How many of a category's products a customer ever bought: no more of
+    -- its most popular products than that can be excluded as already bought.
+    select
+        customer_key,
+        category,
+        count(distinct product_id) as products_bought
+    from lines
+    where customer_key is not null and category is not null
+    group by customer_key, category
+
+),
+
 candidates as (
 
+    -- Only the complement's top (cross_sell_products + products the customer
+    -- bought from it) are candidates: pairing every purchase with every
+    -- product of its complement made tens of millions of rows
+    -- (bench/results.md); the recommendations are the same.
     select
         purchase_categories.purchase_id,
         purchase_categories.customer_key,
         complements.complement,
-        products.product_id,
-        products.product_name,
+        category_products.product_id,
+        category_products.product_name,
         row_number() over (
             partition by purchase_categories.purchase_id
-            order by coalesce(popularity.times_bought, 0) desc, products.product_id
+            order by category_products.popularity_rank
         ) as product_rank
 
     from purchase_categories
     inner join complements
         on purchase_categories.category = complements.category
-    inner join products
+    left join bought_by_category
         on
-            complements.complement = products.category
-            and products.is_active
-    inner join latest_online_stock
-        on products.product_id = latest_online_stock.product_id
-    left join popularity
-        on products.product_id = popularity.product_id
+            purchase_categories.customer_key = bought_by_category.customer_key
+            and complements.complement = bought_by_category.category
+    inner join category_products
+        on
+            complements.complement = category_products.category
+            and category_products.popularity_rank
+            <= {{ var('cross_sell_products') | int }} + coalesce(bought_by_category.products_bought, 0)
     left join lines as already_bought
         on
             purchase_categories.customer_key = already_bought.customer_key
-            and products.product_id = already_bought.product_id
+            and category_products.product_id = already_bought.product_id
     where
         purchase_categories.category_rank = 1
         and already_bought.product_id is null

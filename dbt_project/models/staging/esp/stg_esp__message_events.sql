@@ -21,55 +21,15 @@ base_message_events as (
 
 ),
 
-replayed as (
-
-    -- Keys delivered more than once: only their rows are ranked (a window over
-    -- every row cost far more than the base view itself; bench/results.md).
-    select event_id
-    from base_message_events
-    group by event_id
-    having count(*) > 1
-
-),
-
-single_deliveries as (
-
-    select
-        base_message_events.*,
-        1 as delivery_rank
-    from base_message_events
-    where base_message_events.event_id not in (select replayed.event_id from replayed)
-
-),
-
-ranked as (
-
-    -- An event_id reported twice is one event: keep the first report.
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by
-                occurred_at asc,
-                message_id asc nulls last,
-                channel asc nulls last,
-                identifier_value asc nulls last,
-                event_name asc nulls last,
-                journey asc nulls last
-        ) as delivery_rank
-
-    from base_message_events
-    where event_id in (select replayed.event_id from replayed)
-
-),
-
-deduplicated as (
-
-    select * from single_deliveries
-    union all
-    select * from ranked
-
-),
+-- An event_id reported twice is one event: keep the first (macros/staging/first_delivery.sql).
+{{ segue.first_delivery('base_message_events', 'event_id', [
+    'occurred_at asc',
+    'message_id asc nulls last',
+    'channel asc nulls last',
+    'identifier_value asc nulls last',
+    'event_name asc nulls last',
+    'journey asc nulls last'
+]) }},
 
 final as (
 
@@ -82,8 +42,7 @@ final as (
         journey,
         occurred_at
 
-    from deduplicated
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -21,59 +21,19 @@ base_events as (
 
 ),
 
-replayed as (
-
-    -- Keys delivered more than once: only their rows are ranked (a window over
-    -- every row cost far more than the base view itself; bench/results.md).
-    select event_id
-    from base_events
-    group by event_id
-    having count(*) > 1
-
-),
-
-single_deliveries as (
-
-    select
-        base_events.*,
-        1 as delivery_rank
-    from base_events
-    where base_events.event_id not in (select replayed.event_id from replayed)
-
-),
-
-ranked as (
-
-    -- An event_id delivered twice is one event: keep the first delivery.
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by
-                occurred_at asc,
-                anonymous_id asc nulls last,
-                customer_id asc nulls last,
-                event_name asc nulls last,
-                product_id asc nulls last,
-                order_id asc nulls last,
-                quantity asc nulls last,
-                price asc nulls last,
-                revenue asc nulls last,
-                event_source asc nulls last
-        ) as delivery_rank
-
-    from base_events
-    where event_id in (select replayed.event_id from replayed)
-
-),
-
-deduplicated as (
-
-    select * from single_deliveries
-    union all
-    select * from ranked
-
-),
+-- An event_id delivered twice is one event: keep the first (macros/staging/first_delivery.sql).
+{{ segue.first_delivery('base_events', 'event_id', [
+    'occurred_at asc',
+    'anonymous_id asc nulls last',
+    'customer_id asc nulls last',
+    'event_name asc nulls last',
+    'product_id asc nulls last',
+    'order_id asc nulls last',
+    'quantity asc nulls last',
+    'price asc nulls last',
+    'revenue asc nulls last',
+    'event_source asc nulls last'
+]) }},
 
 final as (
 
@@ -90,8 +50,7 @@ final as (
         revenue,
         occurred_at
 
-    from deduplicated
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('catalog', 'inventory')) %}
+
 with
 
 source as (
@@ -20,11 +22,11 @@ renamed as (
         end as location_id,
 
         ---------- numerics
-        {{ segue.clean_text('quantity_on_hand') }} as quantity_on_hand_text,
+        {{ segue.raw_value('quantity_on_hand', raw_types) }} as quantity_on_hand_raw,
         {{ segue.typed('quantity_on_hand', dbt.type_int()) }} as quantity_on_hand,
 
         ---------- timestamps
-        {{ segue.clean_text('recorded_at') }} as recorded_at_text,
+        {{ segue.raw_value('recorded_at', raw_types) }} as recorded_at_raw,
         {{ segue.typed('recorded_at', dbt.type_timestamp()) }} as recorded_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -42,8 +44,8 @@ validated as (
         *,
         coalesce(
             case when product_id is null or location_id is null then 'missing id' end,
-            {{ segue.timestamp_issue('recorded_at_text', 'recorded_at') }},
-            case when quantity_on_hand_text is null then 'missing quantity' end,
+            {{ segue.timestamp_issue('recorded_at_raw', 'recorded_at') }},
+            case when quantity_on_hand_raw is null then 'missing quantity' end,
             case when quantity_on_hand is null then 'unparseable number' end,
             case when quantity_on_hand < 0 then 'negative quantity' end
         ) as quarantine_reason
@@ -61,7 +63,7 @@ final as (
         recorded_at,
         {{ dbt.concat([
             "coalesce(product_id, 'null')", "'@'", "coalesce(location_id, 'null')", "'@'",
-            "coalesce(recorded_at_text, 'null')"
+            "coalesce(cast(recorded_at_raw as " ~ dbt.type_string() ~ "), 'null')"
         ]) }} as record_id,
         recorded_at as record_occurred_at,
         record_text,

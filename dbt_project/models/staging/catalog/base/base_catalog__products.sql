@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('catalog', 'products')) %}
+
 with
 
 source as (
@@ -20,14 +22,14 @@ renamed as (
         {{ segue.clean_text('brand') }} as brand,
 
         ---------- numerics
-        {{ segue.clean_text('price') }} as price_text,
+        {{ segue.raw_value('price', raw_types) }} as price_raw,
         {{ segue.typed('price', dbt.type_numeric()) }} as price,
 
         ---------- booleans
         {{ segue.typed('is_active', dbt.type_boolean()) }} as is_active,
 
         ---------- timestamps
-        {{ segue.clean_text('updated_at') }} as updated_at_text,
+        {{ segue.raw_value('updated_at', raw_types) }} as updated_at_raw,
         {{ segue.typed('updated_at', dbt.type_timestamp()) }} as updated_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -46,8 +48,8 @@ validated as (
         coalesce(
             case when product_id is null then 'missing id' end,
             -- updated_at only orders a product's versions: it may be absent.
-            {{ segue.timestamp_issue('updated_at_text', 'updated_at', required=false) }},
-            case when price_text is not null and price is null then 'unparseable number' end
+            {{ segue.timestamp_issue('updated_at_raw', 'updated_at', required=false) }},
+            case when price_raw is not null and price is null then 'unparseable number' end
         ) as quarantine_reason
 
     from renamed

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('consent', 'consents')) %}
+
 with
 
 source as (
@@ -24,13 +26,17 @@ renamed as (
         {{ segue.clean_lower('channel') }} as channel,
         {{ segue.clean_lower('identifier_type') }} as identifier_type,
         {{ segue.clean_text('identifier_value') }} as identifier_value_text,
-        {{ segue.phone_digits('identifier_value') }} as identifier_value_digits,
+        -- only a phone's digits are used: no regex over every email address
+        case
+            when {{ segue.clean_lower('identifier_type') }} = 'phone'
+                then {{ segue.phone_digits('identifier_value') }}
+        end as identifier_value_digits,
         -- 'Opted-In', 'opted in' and 'OPTED_IN' are all opted_in.
         replace(replace({{ segue.clean_lower('status') }}, '-', '_'), ' ', '_') as status,
         {{ segue.clean_lower('source') }} as consent_source,
 
         ---------- timestamps
-        {{ segue.clean_text('recorded_at') }} as recorded_at_text,
+        {{ segue.raw_value('recorded_at', raw_types) }} as recorded_at_raw,
         {{ segue.typed('recorded_at', dbt.type_timestamp()) }} as recorded_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -67,7 +73,7 @@ validated as (
         *,
         coalesce(
             case when consent_id is null then 'missing id' end,
-            {{ segue.timestamp_issue('recorded_at_text', 'recorded_at') }},
+            {{ segue.timestamp_issue('recorded_at_raw', 'recorded_at') }},
             case
                 when channel is null or channel not in ({{ segue.sql_string_list(var('consent_channels')) }})
                     then 'unknown channel'

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('esp', 'message_events')) %}
+
 with
 
 source as (
@@ -24,12 +26,16 @@ renamed as (
         ---------- strings
         {{ segue.clean_lower('channel') }} as channel,
         {{ segue.clean_text('identifier_value') }} as identifier_value_text,
-        {{ segue.phone_digits('identifier_value') }} as identifier_value_digits,
+        -- only a phone's digits are used: no regex over every email address
+        case
+            when {{ segue.clean_lower('channel') }} = 'sms'
+                then {{ segue.phone_digits('identifier_value') }}
+        end as identifier_value_digits,
         {{ segue.clean_lower('event') }} as event_name,
         {{ segue.clean_text('journey') }} as journey,
 
         ---------- timestamps
-        {{ segue.clean_text('occurred_at') }} as occurred_at_text,
+        {{ segue.raw_value('occurred_at', raw_types) }} as occurred_at_raw,
         {{ segue.typed('occurred_at', dbt.type_timestamp()) }} as occurred_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -68,7 +74,7 @@ validated as (
         *,
         coalesce(
             case when event_id is null then 'missing id' end,
-            {{ segue.timestamp_issue('occurred_at_text', 'occurred_at') }},
+            {{ segue.timestamp_issue('occurred_at_raw', 'occurred_at') }},
             case
                 when channel is null or channel not in ({{ segue.sql_string_list(var('message_channels')) }})
                     then 'unknown channel'

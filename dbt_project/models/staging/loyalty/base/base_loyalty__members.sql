@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('loyalty', 'loyalty_members')) %}
+
 with
 
 source as (
@@ -29,13 +31,13 @@ renamed as (
         {{ segue.clean_lower('tier') }} as tier,
 
         ---------- numerics
-        {{ segue.clean_text('points_balance') }} as points_balance_text,
+        {{ segue.raw_value('points_balance', raw_types) }} as points_balance_raw,
         {{ segue.typed('points_balance', dbt.type_int()) }} as points_balance,
 
         ---------- timestamps
-        {{ segue.clean_text('enrolled_at') }} as enrolled_at_text,
+        {{ segue.raw_value('enrolled_at', raw_types) }} as enrolled_at_raw,
         {{ segue.typed('enrolled_at', dbt.type_timestamp()) }} as enrolled_at,
-        {{ segue.clean_text('updated_at') }} as updated_at_text,
+        {{ segue.raw_value('updated_at', raw_types) }} as updated_at_raw,
         {{ segue.typed('updated_at', dbt.type_timestamp()) }} as updated_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -68,10 +70,10 @@ validated as (
         *,
         coalesce(
             case when loyalty_id is null then 'missing id' end,
-            case when enrolled_at_text is null and updated_at_text is null then 'missing timestamp' end,
-            {{ segue.timestamp_issue('enrolled_at_text', 'enrolled_at', required=false) }},
-            {{ segue.timestamp_issue('updated_at_text', 'updated_at', required=false) }},
-            case when points_balance_text is not null and points_balance is null then 'unparseable number' end
+            case when enrolled_at_raw is null and updated_at_raw is null then 'missing timestamp' end,
+            {{ segue.timestamp_issue('enrolled_at_raw', 'enrolled_at', required=false) }},
+            {{ segue.timestamp_issue('updated_at_raw', 'updated_at', required=false) }},
+            case when points_balance_raw is not null and points_balance is null then 'unparseable number' end
         ) as quarantine_reason
 
     from flagged

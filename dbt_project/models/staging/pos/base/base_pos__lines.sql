@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('pos', 'pos_lines')) %}
+
 with
 
 source as (
@@ -23,10 +25,10 @@ renamed as (
         {{ segue.clean_text('product_id') }} as product_id,
 
         ---------- numerics
-        {{ segue.clean_text('line_number') }} as line_number_text,
-        {{ segue.clean_text('quantity') }} as quantity_text,
+        {{ segue.raw_value('line_number', raw_types) }} as line_number_raw,
+        {{ segue.raw_value('quantity', raw_types) }} as quantity_raw,
         {{ segue.typed('quantity', dbt.type_int()) }} as quantity,
-        {{ segue.clean_text('unit_price') }} as unit_price_text,
+        {{ segue.raw_value('unit_price', raw_types) }} as unit_price_raw,
         {{ segue.typed('unit_price', dbt.type_numeric()) }} as unit_price,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -46,8 +48,8 @@ validated as (
             case when renamed.transaction_id is null or renamed.line_number is null then 'missing id' end,
             case
                 when
-                    (renamed.quantity_text is not null and renamed.quantity is null)
-                    or (renamed.unit_price_text is not null and renamed.unit_price is null)
+                    (renamed.quantity_raw is not null and renamed.quantity is null)
+                    or (renamed.unit_price_raw is not null and renamed.unit_price is null)
                     then 'unparseable number'
             end,
             case when renamed.quantity < 0 then 'negative quantity' end,
@@ -74,7 +76,7 @@ final as (
         unit_price,
         quantity * unit_price as line_amount,
         {{ dbt.concat([
-            "coalesce(transaction_id, 'null')", "':'", "coalesce(line_number_text, 'null')"
+            "coalesce(transaction_id, 'null')", "':'", "coalesce(cast(line_number_raw as " ~ dbt.type_string() ~ "), 'null')"
         ]) }} as record_id,
         cast(null as {{ dbt.type_timestamp() }}) as record_occurred_at,
         record_text,

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('pos', 'pos_transactions')) %}
+
 with
 
 source as (
@@ -29,11 +31,11 @@ renamed as (
         upper({{ segue.clean_text('currency') }}) as currency,
 
         ---------- numerics
-        {{ segue.clean_text('total_amount') }} as total_amount_text,
+        {{ segue.raw_value('total_amount', raw_types) }} as total_amount_raw,
         {{ segue.typed('total_amount', dbt.type_numeric()) }} as total_amount,
 
         ---------- timestamps
-        {{ segue.clean_text('transacted_at') }} as transacted_at_text,
+        {{ segue.raw_value('transacted_at', raw_types) }} as transacted_at_raw,
         {{ segue.typed('transacted_at', dbt.type_timestamp()) }} as transacted_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -66,8 +68,8 @@ validated as (
         *,
         coalesce(
             case when transaction_id is null then 'missing id' end,
-            {{ segue.timestamp_issue('transacted_at_text', 'transacted_at') }},
-            case when total_amount_text is not null and total_amount is null then 'unparseable number' end
+            {{ segue.timestamp_issue('transacted_at_raw', 'transacted_at') }},
+            case when total_amount_raw is not null and total_amount is null then 'unparseable number' end
         ) as quarantine_reason
 
     from flagged

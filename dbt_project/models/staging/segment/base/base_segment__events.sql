@@ -1,6 +1,7 @@
 {{ config(materialized='view') }}
 
 {%- set event_names = var('segment_event_names') %}
+{%- set raw_types = segue.raw_column_types(source('segment', 'events')) %}
 
 with
 
@@ -32,15 +33,15 @@ renamed as (
         {{ segue.clean_lower('source') }} as event_source,
 
         ---------- numerics
-        {{ segue.clean_text('quantity') }} as quantity_text,
+        {{ segue.raw_value('quantity', raw_types) }} as quantity_raw,
         {{ segue.typed('quantity', dbt.type_int()) }} as quantity,
-        {{ segue.clean_text('price') }} as price_text,
+        {{ segue.raw_value('price', raw_types) }} as price_raw,
         {{ segue.typed('price', dbt.type_numeric()) }} as price,
-        {{ segue.clean_text('revenue') }} as revenue_text,
+        {{ segue.raw_value('revenue', raw_types) }} as revenue_raw,
         {{ segue.typed('revenue', dbt.type_numeric()) }} as revenue,
 
         ---------- timestamps
-        {{ segue.clean_text(adapter.quote('timestamp')) }} as occurred_at_text,
+        {{ segue.raw_value('timestamp', raw_types) }} as occurred_at_raw,
         {{ segue.typed(adapter.quote('timestamp'), dbt.type_timestamp()) }} as occurred_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -59,13 +60,13 @@ validated as (
         coalesce(
             case when event_id is null then 'missing id' end,
             case when anonymous_id is null and customer_id is null then 'missing identity' end,
-            {{ segue.timestamp_issue('occurred_at_text', 'occurred_at') }},
+            {{ segue.timestamp_issue('occurred_at_raw', 'occurred_at') }},
             case when event_name is null then 'unknown event name' end,
             case
                 when
-                    (quantity_text is not null and quantity is null)
-                    or (price_text is not null and price is null)
-                    or (revenue_text is not null and revenue is null)
+                    (quantity_raw is not null and quantity is null)
+                    or (price_raw is not null and price is null)
+                    or (revenue_raw is not null and revenue is null)
                     then 'unparseable number'
             end,
             case when quantity < 0 then 'negative quantity' end

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('segment', 'identifies')) %}
+
 with
 
 source as (
@@ -29,7 +31,7 @@ renamed as (
         {{ segue.phone_digits('phone') }} as phone_digits,
 
         ---------- timestamps
-        {{ segue.clean_text(adapter.quote('timestamp')) }} as identified_at_text,
+        {{ segue.raw_value('timestamp', raw_types) }} as identified_at_raw,
         {{ segue.typed(adapter.quote('timestamp'), dbt.type_timestamp()) }} as identified_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -64,7 +66,7 @@ validated as (
         coalesce(
             case when message_id is null then 'missing id' end,
             case when anonymous_id is null and customer_id is null then 'missing identity' end,
-            {{ segue.timestamp_issue('identified_at_text', 'identified_at') }}
+            {{ segue.timestamp_issue('identified_at_raw', 'identified_at') }}
         ) as quarantine_reason
 
     from flagged

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('shop', 'customers')) %}
+
 with
 
 source as (
@@ -23,9 +25,9 @@ renamed as (
         upper({{ segue.clean_text('country') }}) as country,
 
         ---------- timestamps
-        {{ segue.clean_text('created_at') }} as created_at_text,
+        {{ segue.raw_value('created_at', raw_types) }} as created_at_raw,
         {{ segue.typed('created_at', dbt.type_timestamp()) }} as created_at,
-        {{ segue.clean_text('updated_at') }} as updated_at_text,
+        {{ segue.raw_value('updated_at', raw_types) }} as updated_at_raw,
         {{ segue.typed('updated_at', dbt.type_timestamp()) }} as updated_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -45,9 +47,9 @@ validated as (
         *,
         coalesce(
             case when customer_id is null then 'missing id' end,
-            case when created_at_text is null and updated_at_text is null then 'missing timestamp' end,
-            {{ segue.timestamp_issue('created_at_text', 'created_at', required=false) }},
-            {{ segue.timestamp_issue('updated_at_text', 'updated_at', required=false) }}
+            case when created_at_raw is null and updated_at_raw is null then 'missing timestamp' end,
+            {{ segue.timestamp_issue('created_at_raw', 'created_at', required=false) }},
+            {{ segue.timestamp_issue('updated_at_raw', 'updated_at', required=false) }}
         ) as quarantine_reason
 
     from flagged

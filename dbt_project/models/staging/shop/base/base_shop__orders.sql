@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 
+{%- set raw_types = segue.raw_column_types(source('shop', 'orders')) %}
+
 with
 
 source as (
@@ -30,11 +32,11 @@ renamed as (
         {{ segue.clean_lower('source') }} as order_source,
 
         ---------- numerics
-        {{ segue.clean_text('total_amount') }} as total_amount_text,
+        {{ segue.raw_value('total_amount', raw_types) }} as total_amount_raw,
         {{ segue.typed('total_amount', dbt.type_numeric()) }} as total_amount,
 
         ---------- timestamps
-        {{ segue.clean_text('ordered_at') }} as ordered_at_text,
+        {{ segue.raw_value('ordered_at', raw_types) }} as ordered_at_raw,
         {{ segue.typed('ordered_at', dbt.type_timestamp()) }} as ordered_at,
 
         ---------- the raw row, for stg_quarantined_rows
@@ -69,12 +71,12 @@ validated as (
         *,
         coalesce(
             case when order_id is null then 'missing id' end,
-            {{ segue.timestamp_issue('ordered_at_text', 'ordered_at') }},
+            {{ segue.timestamp_issue('ordered_at_raw', 'ordered_at') }},
             case
                 when status is null or status not in ({{ segue.sql_string_list(var('order_statuses')) }})
                     then 'unknown status'
             end,
-            case when total_amount_text is not null and total_amount is null then 'unparseable number' end
+            case when total_amount_raw is not null and total_amount is null then 'unparseable number' end
         ) as quarantine_reason
 
     from flagged
