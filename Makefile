@@ -109,7 +109,7 @@ bench: install
 	$(BIN)/python bench/bench_profiles.py --customers 1000000 --raw $(BENCH_RAW_DIR)/raw-1000000-seed42.duckdb \
 		--work $(BENCH_RAW_DIR)/profiles-1000000
 	$(BIN)/python bench/bench_run_overhead.py
-	$(BIN)/python bench/bench_gx.py --warehouse $(BENCH_RAW_DIR)/profiles-1000000/profiles.duckdb
+	$(BIN)/python bench/bench_gx.py --warehouse $(BENCH_RAW_DIR)/profiles-1000000/bench_profiles.duckdb
 	$(BIN)/python bench/bench_sync_plan.py --rows 1000000 --scale 10
 	$(BIN)/python bench/bench_delivery.py
 	$(BIN)/python bench/bench_drt.py --profiles 100000 --drt-rows 1000 --drt-rows-limited 300

@@ -428,7 +428,7 @@ def working_copy(options: argparse.Namespace, name: str) -> tuple[Path, Path]:
     ensure_raw(raw, options.customers, options.seed)
     work = options.work or Path(tempfile.mkdtemp(prefix=f"bench_{name}_"))
     work.mkdir(parents=True, exist_ok=True)
-    warehouse = work / f"{name}.duckdb"
+    warehouse = work / f"bench_{name}.duckdb"  # not `profiles.duckdb`: a catalog named like a schema
     shutil.copyfile(raw, warehouse)
     return work, warehouse
 

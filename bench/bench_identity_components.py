@@ -15,7 +15,7 @@ bench/results.md.
 
     .venv/bin/python bench/bench_identity_components.py                     # 5,000,000 identifiers
     .venv/bin/python bench/bench_identity_components.py --identifiers 500000
-    .venv/bin/python bench/bench_identity_components.py --built /tmp/b1m/work/build.duckdb
+    .venv/bin/python bench/bench_identity_components.py --built /tmp/b1m/work/bench_build.duckdb
 
 --built takes a copy of a warehouse whose staging is already built (e.g. the
 work copy bench_build.py leaves in --work) instead of generating and staging.

@@ -274,8 +274,13 @@ app.command("emulators")(emulators_command)
 app.add_typer(personalization_app, name="personalization")
 
 
-def main() -> None:  # pragma: no cover - console entry for `python -m orchestration.cli`
-    app(sys.argv[1:])
+def main() -> None:
+    """Console entry (`segue`): a setting Segue cannot use is a clear error, not a traceback."""
+    try:
+        app(sys.argv[1:])
+    except settings.SettingsError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,9 +13,28 @@ class SettingsError(ValueError):
     """A setting holds a value Segue cannot use."""
 
 
+# Schemas Segue reads or writes. DuckDB names a file's catalog after the file's stem, so a
+# warehouse called `raw.duckdb` makes every `raw.<table>` ambiguous (catalog or schema?).
+SEGUE_SCHEMAS = frozenset(
+    {"raw", "truth", "staging", "identity", "profiles", "segments", "journeys", "syncs", "reference", "marts", "segue"}
+)
+
+
+def check_warehouse_name(path: str | Path) -> None:
+    """Refuse a DuckDB file whose name collides with one of Segue's schemas."""
+    stem = Path(path).name.split(".", 1)[0].lower()
+    if stem in SEGUE_SCHEMAS:
+        raise SettingsError(
+            f"warehouse file {str(path)!r}: DuckDB names its catalog {stem!r}, the same as Segue's schema "
+            f"{stem!r}, so `{stem}.<table>` would be ambiguous; rename the file (for example {stem}_warehouse.duckdb)"
+        )
+
+
 def warehouse_path() -> str:
     """SEGUE_WAREHOUSE as an absolute path (default ./warehouse.duckdb)."""
-    return str(Path(os.environ.get("SEGUE_WAREHOUSE") or DEFAULT_WAREHOUSE).expanduser().resolve())
+    path = str(Path(os.environ.get("SEGUE_WAREHOUSE") or DEFAULT_WAREHOUSE).expanduser().resolve())
+    check_warehouse_name(path)
+    return path
 
 
 def parse_as_of(value: str, *, field: str = "SEGUE_AS_OF") -> datetime:

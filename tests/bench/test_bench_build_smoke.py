@@ -65,7 +65,7 @@ def test_build_bench_incremental_run_equals_a_full_refresh(small_retailer, tmp_p
     assert summary["appended"]["events"] > 0 and summary["appended"]["message_events"] > 0
     assert summary["identical"], summary["differences"]
     # The incremental run added the new events (rows tagged -inc1) to the staged ones.
-    staged = staged_event_ids(tmp_path / "build.duckdb")
+    staged = staged_event_ids(tmp_path / "bench_build.duckdb")
     assert sum(event_id.endswith("-inc1") for event_id in staged) > 0
 
 

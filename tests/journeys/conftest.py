@@ -55,7 +55,7 @@ def _generate_and_build(seed: int, root: Path) -> BuiltJourneys:
 
     work_dir = root / f"seed_{seed}"
     work_dir.mkdir()
-    warehouse = work_dir / "journeys.duckdb"
+    warehouse = work_dir / "journeys_warehouse.duckdb"
     generate(str(warehouse), customers=CUSTOMERS, seed=seed, as_of=AS_OF)
     dbt = Dbt(warehouse, work_dir)
     build = dbt("build", "--select", *SELECT, "--exclude", *EXCLUDE, vars=dbt_vars(AS_OF))

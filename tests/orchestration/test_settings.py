@@ -30,3 +30,41 @@ def test_warehouse_default_and_override(monkeypatch, tmp_path):
     assert settings.warehouse_path() == str(tmp_path / "warehouse.duckdb")
     monkeypatch.setenv("SEGUE_WAREHOUSE", "other/w.duckdb")
     assert settings.warehouse_path() == str(tmp_path / "other" / "w.duckdb")
+
+
+@pytest.mark.parametrize("name", ["raw.duckdb", "marts.duckdb", "Segue.v2.duckdb", "staging"])
+def test_warehouse_named_like_a_schema_is_refused(monkeypatch, tmp_path, name):
+    """DuckDB names the catalog after the file, so `raw.duckdb` makes `raw.orders` ambiguous."""
+    monkeypatch.setenv("SEGUE_WAREHOUSE", str(tmp_path / name))
+    with pytest.raises(settings.SettingsError, match=r"rename the file"):
+        settings.warehouse_path()
+
+
+@pytest.mark.parametrize("name", ["raw_warehouse.duckdb", "warehouse.raw.duckdb", "retail.db"])
+def test_warehouse_names_that_do_not_collide(monkeypatch, tmp_path, name):
+    monkeypatch.setenv("SEGUE_WAREHOUSE", str(tmp_path / name))
+    assert settings.warehouse_path() == str(tmp_path / name)
+
+
+def test_cli_refuses_a_colliding_warehouse_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from orchestration.cli import main; main()",
+            "explain",
+            "x",
+            "--warehouse",
+            str(tmp_path / "raw.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "rename the file" in " ".join(done.stderr.split())
+    assert not (tmp_path / "raw.duckdb").exists()
