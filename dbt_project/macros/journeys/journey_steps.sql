@@ -66,8 +66,7 @@
         cross join steps
         where
             instances.customer_key is not null
-            and instances.triggered_at <= {{ now }}
-            and instances.triggered_at > {{ dbt.dateadd('day', -(var('journey_lookback_days') | int), now) }}
+            and {{ segue.within_journey_lookback('instances.triggered_at') }}
 
     ),
 
@@ -81,4 +80,16 @@
             and (exit_at is null or exit_at > due_at)
 
     )
+{%- endmacro %}
+
+
+{#-
+    True when a trigger time is within `journey_lookback_days` up to now: the
+    instances journey_due_steps keeps. A journey model can filter its
+    triggers with it early, before expensive per-instance work.
+-#}
+{% macro within_journey_lookback(time_column) -%}
+    {%- set now = segue.segue_now() -%}
+    {{ time_column }} <= {{ now }}
+    and {{ time_column }} > {{ dbt.dateadd('day', -(var('journey_lookback_days') | int), now) }}
 {%- endmacro %}
