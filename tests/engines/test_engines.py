@@ -445,3 +445,55 @@ def test_sync_state_sql_runs_on_postgres(builds, tmp_path):
             assert delivered.fetchone()[0] == len(keys[0::3])
         finally:
             pg.rollback()
+
+
+@pytest.mark.parametrize("engine", [e for e in OTHER_ENGINES if e == "postgres"])
+def test_segue_run_on_postgres_builds_the_same_marts(builds, retailer, engine, tmp_path):
+    """The user's path: `segue load-raw` then `segue run` with SEGUE_DBT_TARGET=postgres (Dagster, not dbt by hand).
+
+    Its own database, so the dbt-built one above is untouched; the marts it publishes equal
+    those of `dbt build`. (Spark's `segue run` was checked by hand: README, "Scaling out";
+    its nine minutes would double this suite.)
+    """
+    import psycopg
+
+    name = os.environ.get("SEGUE_ENGINES_PG_DATABASE", "segue_engines_test") + "_run"
+    admin = {**os.environ, "SEGUE_PG_DATABASE": os.environ.get("SEGUE_PG_ADMIN_DATABASE", "postgres")}
+    with _env(admin), psycopg.connect(engines.postgres_conninfo(), autocommit=True) as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
+        con.execute(f'create database "{name}"')
+    raw = tmp_path / "retailer.duckdb"
+    shutil.copy(retailer, raw)
+    env = {
+        **os.environ,
+        "SEGUE_DBT_TARGET": engine,
+        "SEGUE_PG_DATABASE": name,
+        "SEGUE_WAREHOUSE": str(raw),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DO_NOT_TRACK": "1",
+    }
+    (tmp_path / "dagster_home").mkdir()
+    as_of = AS_OF.strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        for args in (["load-raw"], ["run", "--as-of", as_of]):
+            proc = subprocess.run(
+                [sys.executable, "-c", "from orchestration.cli import main; main()", *args],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert proc.returncode == 0, (
+                f"segue {' '.join(args)} on {engine} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+            )
+        assert "succeeded" in proc.stdout, proc.stdout[-3000:]
+        run_build = Build(engine, 0.0, 0.0, {"SEGUE_PG_DATABASE": name}, tmp_path)
+        for table in ("customer_identifiers", "customer_profiles", "segment_memberships"):
+            columns, rows = canonical(*_read(run_build, f"select * from marts.{table}"))
+            assert columns == builds[engine].columns[table]
+            assert rows == builds[engine].tables[table], f"marts.{table} from `segue run` differs from `dbt build`"
+    finally:
+        with _env(admin), psycopg.connect(engines.postgres_conninfo(), autocommit=True) as con:
+            con.execute(f'drop database if exists "{name}" with (force)')

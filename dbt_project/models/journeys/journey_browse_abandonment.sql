@@ -6,8 +6,9 @@
     day (they carted or bought: no browse reminder).
 -#}
 
+{%- set lookback_start = dbt.dateadd('day', -(var('journey_lookback_days') | int), segue.segue_now()) -%}
 {%- set trigger_id = dbt.concat([
-    "'browse:'", 'browsed.product_id', "':'", 'cast(browsed.viewed_on as ' ~ dbt.type_string() ~ ')'
+    "'browse:'", 'recent_browsed.product_id', "':'", 'cast(recent_browsed.viewed_on as ' ~ dbt.type_string() ~ ')'
 ]) %}
 
 with
@@ -44,7 +45,11 @@ views as (
         ) as view_number
 
     from events
-    where event_name = 'Product Viewed'
+    where
+        event_name = 'Product Viewed'
+        -- whole days from the first day a kept trigger can fall on (views
+        -- are counted per day; journey_due_steps keeps journey_lookback_days)
+        and occurred_at >= {{ dbt.date_trunc('day', lookback_start) }}
 
 ),
 
@@ -60,6 +65,17 @@ browsed as (
     from views
     group by customer_key, product_id, viewed_on
     having max(view_number) >= {{ var('browse_min_views') | int }}
+
+),
+
+recent_browsed as (
+
+    -- Only browses journey_due_steps keeps (triggered within
+    -- journey_lookback_days) are matched with later carts and purchases:
+    -- that range join over every browse ever was the model's biggest cost.
+    select *
+    from browsed
+    where {{ segue.within_journey_lookback('triggered_at') }}
 
 ),
 
@@ -84,43 +100,43 @@ carts_and_purchases as (
 exits as (
 
     select
-        browsed.customer_key,
-        browsed.product_id,
-        browsed.viewed_on,
+        recent_browsed.customer_key,
+        recent_browsed.product_id,
+        recent_browsed.viewed_on,
         min(carts_and_purchases.happened_at) as exit_at
 
-    from browsed
+    from recent_browsed
     inner join carts_and_purchases
         on
-            browsed.customer_key = carts_and_purchases.customer_key
-            and browsed.first_viewed_at <= carts_and_purchases.happened_at
-    group by browsed.customer_key, browsed.product_id, browsed.viewed_on
+            recent_browsed.customer_key = carts_and_purchases.customer_key
+            and recent_browsed.first_viewed_at <= carts_and_purchases.happened_at
+    group by recent_browsed.customer_key, recent_browsed.product_id, recent_browsed.viewed_on
 
 ),
 
 instances as (
 
     select
-        browsed.customer_key,
+        recent_browsed.customer_key,
         {{ trigger_id }} as trigger_id,
-        browsed.triggered_at,
+        recent_browsed.triggered_at,
         exits.exit_at,
         case when exits.exit_at is not null then 'added to cart or purchased' end as exit_reason,
-        browsed.product_id as payload_product_ids,
-        coalesce(products.product_name, browsed.product_id) as payload_product_names,
+        recent_browsed.product_id as payload_product_ids,
+        coalesce(products.product_name, recent_browsed.product_id) as payload_product_names,
         products.category as payload_category,
         cast(null as {{ dbt.type_int() }}) as payload_points_balance,
         cast(null as {{ dbt.type_string() }}) as payload_loyalty_tier,
         cast(null as {{ dbt.type_timestamp() }}) as payload_points_expire_at
 
-    from browsed
+    from recent_browsed
     left join exits
         on
-            browsed.customer_key = exits.customer_key
-            and browsed.product_id = exits.product_id
-            and browsed.viewed_on = exits.viewed_on
+            recent_browsed.customer_key = exits.customer_key
+            and recent_browsed.product_id = exits.product_id
+            and recent_browsed.viewed_on = exits.viewed_on
     left join products
-        on browsed.product_id = products.product_id
+        on recent_browsed.product_id = products.product_id
 
 ),
 

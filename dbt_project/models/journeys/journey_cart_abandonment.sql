@@ -143,16 +143,34 @@ items as (
 
 ),
 
+recent_carts as (
+
+    -- Only carts journey_due_steps keeps (last add within
+    -- journey_lookback_days) get their item lists: the ordered listagg over
+    -- every cart ever was half of this model's CPU (bench/README.md).
+    select
+        customer_key,
+        cart_number
+    from carts
+    where {{ segue.within_journey_lookback('last_add_at') }}
+
+),
+
 cart_items as (
 
     select
-        customer_key,
-        cart_number,
-        {{ dbt.listagg('product_id', "','", 'order by product_id') }} as payload_product_ids,
-        {{ dbt.listagg("coalesce(product_name, product_id)", "' | '", 'order by product_id') }} as payload_product_names
+        items.customer_key,
+        items.cart_number,
+        {{ dbt.listagg('items.product_id', "','", 'order by items.product_id') }} as payload_product_ids,
+        {{ dbt.listagg("coalesce(items.product_name, items.product_id)", "' | '", 'order by items.product_id') }}
+            as payload_product_names
 
     from items
-    group by customer_key, cart_number
+    inner join recent_carts
+        on
+            items.customer_key = recent_carts.customer_key
+            and items.cart_number = recent_carts.cart_number
+    group by items.customer_key, items.cart_number
 
 ),
 

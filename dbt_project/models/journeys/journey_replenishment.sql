@@ -76,19 +76,39 @@ last_bought as (
 
 ),
 
+due_last_bought as (
+
+    -- Only triggers journey_due_steps keeps (within journey_lookback_days)
+    -- get their product lists: the ordered listagg over every customer's
+    -- every category was most of this model's memory.
+    select
+        *,
+        {{ dbt.dateadd('hour', 'median_hours', 'purchased_at') }} as triggered_at
+    from last_bought
+
+),
+
+recent_last_bought as (
+
+    select *
+    from due_last_bought
+    where {{ segue.within_journey_lookback('triggered_at') }}
+
+),
+
 last_products as (
 
     select distinct
-        last_bought.purchase_id,
-        last_bought.category,
+        recent_last_bought.purchase_id,
+        recent_last_bought.category,
         lines.product_id,
         coalesce(products.product_name, lines.product_id) as product_name
 
-    from last_bought
+    from recent_last_bought
     inner join lines
         on
-            last_bought.purchase_id = lines.purchase_id
-            and last_bought.category = lines.category
+            recent_last_bought.purchase_id = lines.purchase_id
+            and recent_last_bought.category = lines.category
     left join products
         on lines.product_id = products.product_id
 
@@ -110,23 +130,25 @@ payloads as (
 instances as (
 
     select
-        last_bought.customer_key,
-        {{ dbt.concat(["'replenish:'", 'last_bought.category', "':'", 'last_bought.purchase_id']) }} as trigger_id,
-        {{ dbt.dateadd('hour', 'last_bought.median_hours', 'last_bought.purchased_at') }} as triggered_at,
+        recent_last_bought.customer_key,
+        {{ dbt.concat([
+            "'replenish:'", 'recent_last_bought.category', "':'", 'recent_last_bought.purchase_id'
+        ]) }} as trigger_id,
+        recent_last_bought.triggered_at,
         cast(null as {{ dbt.type_timestamp() }}) as exit_at,
         cast(null as {{ dbt.type_string() }}) as exit_reason,
         payloads.payload_product_ids,
         payloads.payload_product_names,
-        last_bought.category as payload_category,
+        recent_last_bought.category as payload_category,
         cast(null as {{ dbt.type_int() }}) as payload_points_balance,
         cast(null as {{ dbt.type_string() }}) as payload_loyalty_tier,
         cast(null as {{ dbt.type_timestamp() }}) as payload_points_expire_at
 
-    from last_bought
+    from recent_last_bought
     inner join payloads
         on
-            last_bought.purchase_id = payloads.purchase_id
-            and last_bought.category = payloads.category
+            recent_last_bought.purchase_id = payloads.purchase_id
+            and recent_last_bought.category = payloads.category
 
 ),
 
