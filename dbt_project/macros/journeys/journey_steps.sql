@@ -89,7 +89,12 @@
     triggers with it early, before expensive per-instance work.
 -#}
 {% macro within_journey_lookback(time_column) -%}
-    {%- set now = segue.segue_now() -%}
-    {{ time_column }} <= {{ now }}
-    and {{ time_column }} > {{ dbt.dateadd('day', -(var('journey_lookback_days') | int), now) }}
+    {{ time_column }} <= {{ segue.segue_now() }}
+    and {{ time_column }} > {{ segue.journey_lookback_start() }}
+{%- endmacro %}
+
+
+{#- The instant `journey_lookback_days` before now (exclusive lower bound of the lookback). -#}
+{% macro journey_lookback_start() -%}
+    {{ dbt.dateadd('day', -(var('journey_lookback_days') | int), segue.segue_now()) }}
 {%- endmacro %}

@@ -6,7 +6,6 @@
     day (they carted or bought: no browse reminder).
 -#}
 
-{%- set lookback_start = dbt.dateadd('day', -(var('journey_lookback_days') | int), segue.segue_now()) -%}
 {%- set trigger_id = dbt.concat([
     "'browse:'", 'recent_browsed.product_id', "':'", 'cast(recent_browsed.viewed_on as ' ~ dbt.type_string() ~ ')'
 ]) %}
@@ -49,7 +48,7 @@ views as (
         event_name = 'Product Viewed'
         -- whole days from the first day a kept trigger can fall on (views
         -- are counted per day; journey_due_steps keeps journey_lookback_days)
-        and occurred_at >= {{ dbt.date_trunc('day', lookback_start) }}
+        and occurred_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
 
 ),
 
