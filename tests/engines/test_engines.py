@@ -13,6 +13,7 @@ $SEGUE_ENGINES_REPORT when set.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -221,26 +222,34 @@ def retailer(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database():
-    """A database of its own on the configured server, created fresh (dropped at the end)."""
+@contextlib.contextmanager
+def _fresh_postgres_database(name: str):
+    """A database of its own on the configured server, created fresh and dropped at the end."""
     import psycopg
 
-    name = os.environ.get("SEGUE_ENGINES_PG_DATABASE", "segue_engines_test")
     admin = {**os.environ, "SEGUE_PG_DATABASE": os.environ.get("SEGUE_PG_ADMIN_DATABASE", "postgres")}
-    with _env(admin):
-        try:
-            con = psycopg.connect(engines.postgres_conninfo(), autocommit=True)
-        except psycopg.OperationalError as exc:
-            pytest.fail(f"PostgreSQL is not reachable (SEGUE_PG_HOST/PORT/USER): {exc}")
-        con.execute(f'drop database if exists "{name}" with (force)')
-        con.execute(f'create database "{name}"')
-        con.close()
-    yield name
-    with _env(admin):
-        con = psycopg.connect(engines.postgres_conninfo(), autocommit=True)
-        con.execute(f'drop database if exists "{name}" with (force)')
-        con.close()
+
+    def admin_execute(statement: str) -> None:
+        with _env(admin):
+            try:
+                con = psycopg.connect(engines.postgres_conninfo(), autocommit=True)
+            except psycopg.OperationalError as exc:
+                pytest.fail(f"PostgreSQL is not reachable (SEGUE_PG_HOST/PORT/USER): {exc}")
+            with con:
+                con.execute(statement)
+
+    admin_execute(f'drop database if exists "{name}" with (force)')
+    admin_execute(f'create database "{name}"')
+    try:
+        yield name
+    finally:
+        admin_execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    with _fresh_postgres_database(os.environ.get("SEGUE_ENGINES_PG_DATABASE", "segue_engines_test")) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -448,26 +457,18 @@ def test_sync_state_sql_runs_on_postgres(builds, tmp_path):
 
 
 @pytest.mark.parametrize("engine", [e for e in OTHER_ENGINES if e == "postgres"])
-def test_segue_run_on_postgres_builds_the_same_marts(builds, retailer, engine, tmp_path):
+def test_segue_run_on_postgres_builds_the_same_marts(builds, retailer, postgres_database, engine, tmp_path):
     """The user's path: `segue load-raw` then `segue run` with SEGUE_DBT_TARGET=postgres (Dagster, not dbt by hand).
 
     Its own database, so the dbt-built one above is untouched; the marts it publishes equal
     those of `dbt build`. (Spark's `segue run` was checked by hand: README, "Scaling out";
     its nine minutes would double this suite.)
     """
-    import psycopg
-
-    name = os.environ.get("SEGUE_ENGINES_PG_DATABASE", "segue_engines_test") + "_run"
-    admin = {**os.environ, "SEGUE_PG_DATABASE": os.environ.get("SEGUE_PG_ADMIN_DATABASE", "postgres")}
-    with _env(admin), psycopg.connect(engines.postgres_conninfo(), autocommit=True) as con:
-        con.execute(f'drop database if exists "{name}" with (force)')
-        con.execute(f'create database "{name}"')
     raw = tmp_path / "retailer.duckdb"
     shutil.copy(retailer, raw)
     env = {
         **os.environ,
         "SEGUE_DBT_TARGET": engine,
-        "SEGUE_PG_DATABASE": name,
         "SEGUE_WAREHOUSE": str(raw),
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
@@ -475,7 +476,8 @@ def test_segue_run_on_postgres_builds_the_same_marts(builds, retailer, engine, t
     }
     (tmp_path / "dagster_home").mkdir()
     as_of = AS_OF.strftime("%Y-%m-%dT%H:%M:%S")
-    try:
+    with _fresh_postgres_database(postgres_database + "_run") as name:
+        env["SEGUE_PG_DATABASE"] = name
         for args in (["load-raw"], ["run", "--as-of", as_of]):
             proc = subprocess.run(
                 [sys.executable, "-c", "from orchestration.cli import main; main()", *args],
@@ -494,6 +496,3 @@ def test_segue_run_on_postgres_builds_the_same_marts(builds, retailer, engine, t
             columns, rows = canonical(*_read(run_build, f"select * from marts.{table}"))
             assert columns == builds[engine].columns[table]
             assert rows == builds[engine].tables[table], f"marts.{table} from `segue run` differs from `dbt build`"
-    finally:
-        with _env(admin), psycopg.connect(engines.postgres_conninfo(), autocommit=True) as con:
-            con.execute(f'drop database if exists "{name}" with (force)')

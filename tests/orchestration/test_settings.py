@@ -68,3 +68,26 @@ def test_cli_refuses_a_colliding_warehouse_without_a_traceback(tmp_path):
     assert "Traceback" not in done.stderr
     assert "rename the file" in " ".join(done.stderr.split())
     assert not (tmp_path / "raw.duckdb").exists()
+
+
+def test_refused_names_cover_every_schema_segue_uses():
+    """SEGUE_SCHEMAS must not drift from the schemas the project actually builds and reads."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from destinations.plan import STATE_SCHEMA
+    from orchestration.generator.writer import TRUTH_SCHEMA
+    from orchestration.raw_contract import RAW_SCHEMA
+
+    project = Path(__file__).resolve().parents[2] / "dbt_project"
+    used = {RAW_SCHEMA, TRUTH_SCHEMA, STATE_SCHEMA}
+    used |= set(re.findall(r"\+schema:\s*(\w+)", (project / "dbt_project.yml").read_text()))
+    for path in (project / "models").rglob("*.sql"):
+        used |= set(re.findall(r"schema\s*=\s*['\"](\w+)['\"]", path.read_text()))
+    for path in (project / "models").rglob("*.yml"):
+        for source in (yaml.safe_load(path.read_text()) or {}).get("sources", []):
+            used.add(source.get("schema", source["name"]))
+    assert {"raw", "marts", "staging", "segue"} <= used
+    assert used <= settings.SEGUE_SCHEMAS, sorted(used - settings.SEGUE_SCHEMAS)
