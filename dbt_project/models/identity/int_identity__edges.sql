@@ -3,6 +3,10 @@
     the same record, one row per record and pair. higher_* is the identifier
     whose type ranks higher in var identity_type_priority; tier is the rank of
     the lower one: the pass of int_identity__tier_<n> that decides the edge.
+    Identifier values are not repeated here (the node ids carry them; join
+    int_identity__nodes for type and value): at 1M customers the edges are
+    13.7M rows, and the two values and the higher type were a third of the
+    join's CPU and most of its spill (bench/results.md).
 -#}
 
 with
@@ -22,11 +26,8 @@ paired as (
         higher.observed_at,
         higher.last_observed_at,
         higher.node_id as higher_node_id,
-        higher.identifier_type as higher_type,
-        higher.identifier_value as higher_value,
         lower_side.node_id as lower_node_id,
         lower_side.identifier_type as lower_type,
-        lower_side.identifier_value as lower_value,
         lower_side.type_rank as tier
 
     from observations as higher
