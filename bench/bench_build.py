@@ -229,9 +229,9 @@ def compare_warehouses(left: Path, right: Path, schemas: tuple[str, ...] = COMPA
     con = duckdb.connect()
     try:
         # Within the builds' own cap (EXCEPT ALL over 29M events otherwise takes DuckDB's default
-        # of 80% of RAM: 19 GB at 1M customers), spilling beside the left warehouse.
+        # of 80% of RAM: 19 GB at 1M customers), spilling to the builds' folder (profiles.yml).
         con.execute(f"set memory_limit = '{os.environ.get('SEGUE_DUCKDB_MEMORY_LIMIT') or '4GB'}'")
-        con.execute(f"set temp_directory = '{left.with_name(left.name + '.compare.tmp')}'")
+        con.execute(f"set temp_directory = '{left.with_name(left.name + '.tmp')}'")
         con.execute(f"attach '{left}' as l (read_only)")
         con.execute(f"attach '{right}' as r (read_only)")
         schema_list = ", ".join(f"'{s}'" for s in schemas)

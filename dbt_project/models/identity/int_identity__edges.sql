@@ -6,7 +6,7 @@
     Identifier values are not repeated here (the node ids carry them; join
     int_identity__nodes for type and value): at 1M customers the edges are
     13.7M rows, and the two values and the higher type were a third of the
-    join's CPU and most of its spill (bench/results.md).
+    join's CPU and 40% of its spill (bench/results.md).
 -#}
 
 with

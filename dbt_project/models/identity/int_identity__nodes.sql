@@ -14,8 +14,8 @@ observations as (
 ),
 
 -- Grouped per source table first, so the count of source tables is a plain
--- count: count(distinct) over 20M observations at 1M customers took 40% more
--- CPU (bench/results.md).
+-- count: at 1M customers (20M observations) this takes 38% less CPU than
+-- count(distinct source_table) did (bench/results.md).
 per_source_table as (
 
     select
