@@ -98,13 +98,25 @@
 {%- endmacro %}
 
 {#- `name=value; name=value` for the listed raw columns, 'null' for nulls: the
-    record_text column of stg_quarantined_rows. -#}
-{% macro record_text(columns) -%}
+    record_text column of stg_quarantined_rows. With a `prefix`, each column
+    is read as <prefix><name> (carried by raw_row past a join). -#}
+{% macro record_text(columns, prefix='') -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- if not loop.first -%}{%- do parts.append("'; '") -%}{%- endif -%}
         {%- do parts.append("'" ~ column ~ "='") -%}
-        {%- do parts.append("coalesce(cast(" ~ adapter.quote(column) ~ " as " ~ dbt.type_string() ~ "), 'null')") -%}
+        {%- do parts.append("coalesce(cast(" ~ adapter.quote(prefix ~ column) ~ " as " ~ dbt.type_string() ~ "), 'null')") -%}
     {%- endfor -%}
     {{ dbt.concat(parts) }}
+{%- endmacro %}
+
+{#- The listed raw columns as <prefix><name>, for a record_text built later
+    in the model. A base model that joins (a seed) after cleaning builds
+    record_text after its quarantine filter this way: built before the join,
+    DuckDB computes it for every row, not only for the quarantined ones
+    (bench/results.md). -#}
+{% macro raw_row(columns, prefix='raw__') -%}
+    {%- for column in columns %}
+        {{ adapter.quote(column) }} as {{ adapter.quote(prefix ~ column) }}{{ "," if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}

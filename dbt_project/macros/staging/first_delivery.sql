@@ -10,7 +10,10 @@
 
     Only keys delivered more than once are ranked; the others pass through (a
     window over every row cost far more than the base view itself;
-    bench/results.md). Emits CTEs to place after the caller's own, the last one
+    bench/results.md). Replays are found by grouping a 64-bit hash of the key
+    (segue.key_hash), not the key text: a hash collision only sends two
+    single deliveries through the ranking, where each still ranks first.
+    Emits CTEs to place after the caller's own, the last one
     `first_deliveries`: `relation`'s columns plus delivery_rank (1), one row
     per key.
 
@@ -24,9 +27,9 @@
 replayed as (
 
     -- Keys delivered more than once: only their rows are ranked.
-    select {{ key }}
+    select {{ segue.key_hash(key) }} as key_hash
     from {{ relation }}
-    group by {{ key }}
+    group by {{ segue.key_hash(key) }}
     having count(*) > 1
 
 ),
@@ -37,7 +40,7 @@ single_deliveries as (
         {{ relation }}.*,
         1 as delivery_rank
     from {{ relation }}
-    where {{ relation }}.{{ key }} not in (select replayed.{{ key }} from replayed)
+    where {{ segue.key_hash(relation ~ '.' ~ key) }} not in (select replayed.key_hash from replayed)
 
 ),
 
@@ -54,7 +57,7 @@ ranked_deliveries as (
         ) as delivery_rank
 
     from {{ relation }}
-    where {{ key }} in (select replayed.{{ key }} from replayed)
+    where {{ segue.key_hash(key) }} in (select replayed.key_hash from replayed)
 
 ),
 
@@ -67,3 +70,4 @@ first_deliveries as (
 
 )
 {%- endmacro %}
+

@@ -1,5 +1,6 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = ['consent_id', 'channel', 'identifier_type', 'identifier_value', 'status', 'recorded_at'] %}
 {%- set raw_types = segue.raw_column_types(source('consent', 'consents')) %}
 
 with
@@ -39,10 +40,9 @@ renamed as (
         {{ segue.raw_value('recorded_at', raw_types) }} as recorded_at_raw,
         {{ segue.typed('recorded_at', dbt.type_timestamp()) }} as recorded_at,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text(
-            ['consent_id', 'channel', 'identifier_type', 'identifier_value', 'status', 'recorded_at']
-        ) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- seed join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -109,7 +109,7 @@ final as (
         recorded_at,
         consent_id as record_id,
         recorded_at as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated

@@ -1,5 +1,6 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = ['event_id', 'message_id', 'channel', 'identifier_value', 'event', 'occurred_at'] %}
 {%- set raw_types = segue.raw_column_types(source('esp', 'message_events')) %}
 
 with
@@ -38,10 +39,9 @@ renamed as (
         {{ segue.raw_value('occurred_at', raw_types) }} as occurred_at_raw,
         {{ segue.typed('occurred_at', dbt.type_timestamp()) }} as occurred_at,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text([
-            'event_id', 'message_id', 'channel', 'identifier_value', 'event', 'occurred_at'
-        ]) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- seed join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -105,7 +105,7 @@ final as (
         occurred_at,
         event_id as record_id,
         occurred_at as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated

@@ -1,5 +1,9 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = [
+    'loyalty_id', 'customer_id', 'email', 'phone',
+    'tier', 'home_store_id', 'enrolled_at', 'updated_at'
+] %}
 {%- set raw_types = segue.raw_column_types(source('loyalty', 'loyalty_members')) %}
 
 with
@@ -40,10 +44,9 @@ renamed as (
         {{ segue.raw_value('updated_at', raw_types) }} as updated_at_raw,
         {{ segue.typed('updated_at', dbt.type_timestamp()) }} as updated_at,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text(
-            ['loyalty_id', 'customer_id', 'email', 'phone', 'tier', 'home_store_id', 'enrolled_at', 'updated_at']
-        ) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -98,7 +101,7 @@ final as (
         coalesce(updated_at, enrolled_at) as updated_at,
         loyalty_id as record_id,
         coalesce(updated_at, enrolled_at) as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated

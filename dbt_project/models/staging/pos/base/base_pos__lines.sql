@@ -1,5 +1,6 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = ['transaction_id', 'line_number', 'product_id', 'quantity', 'unit_price'] %}
 {%- set raw_types = segue.raw_column_types(source('pos', 'pos_lines')) %}
 
 with
@@ -31,10 +32,9 @@ renamed as (
         {{ segue.raw_value('unit_price', raw_types) }} as unit_price_raw,
         {{ segue.typed('unit_price', dbt.type_numeric()) }} as unit_price,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text([
-            'transaction_id', 'line_number', 'product_id', 'quantity', 'unit_price'
-        ]) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -79,7 +79,7 @@ final as (
             "coalesce(transaction_id, 'null')", "':'", "coalesce(cast(line_number_raw as " ~ dbt.type_string() ~ "), 'null')"
         ]) }} as record_id,
         cast(null as {{ dbt.type_timestamp() }}) as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated

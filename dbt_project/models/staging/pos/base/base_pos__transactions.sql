@@ -1,5 +1,9 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = [
+    'transaction_id', 'store_id', 'loyalty_id', 'receipt_email',
+    'phone', 'total_amount', 'transacted_at'
+] %}
 {%- set raw_types = segue.raw_column_types(source('pos', 'pos_transactions')) %}
 
 with
@@ -38,10 +42,9 @@ renamed as (
         {{ segue.raw_value('transacted_at', raw_types) }} as transacted_at_raw,
         {{ segue.typed('transacted_at', dbt.type_timestamp()) }} as transacted_at,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text(
-            ['transaction_id', 'store_id', 'loyalty_id', 'receipt_email', 'phone', 'total_amount', 'transacted_at']
-        ) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -93,7 +96,7 @@ final as (
         transacted_at,
         transaction_id as record_id,
         transacted_at as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated

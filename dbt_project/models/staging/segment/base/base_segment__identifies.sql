@@ -1,5 +1,6 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = ['message_id', 'anonymous_id', 'user_id', 'email', 'phone', 'timestamp'] %}
 {%- set raw_types = segue.raw_column_types(source('segment', 'identifies')) %}
 
 with
@@ -34,10 +35,9 @@ renamed as (
         {{ segue.raw_value('timestamp', raw_types) }} as identified_at_raw,
         {{ segue.typed(adapter.quote('timestamp'), dbt.type_timestamp()) }} as identified_at,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text([
-            'message_id', 'anonymous_id', 'user_id', 'email', 'phone', 'timestamp'
-        ]) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -88,7 +88,7 @@ final as (
         identified_at,
         message_id as record_id,
         identified_at as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated

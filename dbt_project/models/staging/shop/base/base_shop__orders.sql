@@ -1,5 +1,6 @@
 {{ config(materialized='view') }}
 
+{%- set record_columns = ['order_id', 'customer_id', 'email', 'phone', 'status', 'total_amount', 'ordered_at'] %}
 {%- set raw_types = segue.raw_column_types(source('shop', 'orders')) %}
 
 with
@@ -39,10 +40,9 @@ renamed as (
         {{ segue.raw_value('ordered_at', raw_types) }} as ordered_at_raw,
         {{ segue.typed('ordered_at', dbt.type_timestamp()) }} as ordered_at,
 
-        ---------- the raw row, for stg_quarantined_rows
-        {{ segue.record_text([
-            'order_id', 'customer_id', 'email', 'phone', 'status', 'total_amount', 'ordered_at'
-        ]) }} as record_text
+        ---------- the raw row, for record_text (built in `final`, after the
+        -- join and the quarantine filter: only for quarantined rows)
+        {{ segue.raw_row(record_columns) }}
 
     from source
 
@@ -102,7 +102,7 @@ final as (
         ordered_at,
         order_id as record_id,
         ordered_at as record_occurred_at,
-        record_text,
+        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
         quarantine_reason
 
     from validated
