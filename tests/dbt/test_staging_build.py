@@ -265,6 +265,32 @@ def test_quarantine_keeps_the_raw_text_and_event_time(built):
     ]
 
 
+def test_quarantine_keeps_the_raw_text_of_rows_ruled_out_after_a_join(built):
+    # Orphan lines (their order or transaction quarantined) and phones that need
+    # the calling-codes seed: these base views build record_text after their
+    # join, from the raw columns carried past it (segue.raw_row).
+    assert rows(
+        built,
+        "select source_table, record_id, record_text from staging.stg_quarantined_rows"
+        " where quarantine_reason in ('orphan line', 'invalid identifier') order by source_table",
+    ) == [
+        (
+            "consents",
+            "K3",
+            "consent_id=K3; channel=sms; identifier_type=phone; identifier_value=07911 123456; status=opted_in; "
+            "recorded_at=2025-01-03 10:00:00",
+        ),
+        (
+            "message_events",
+            "ME5",
+            "event_id=ME5; message_id=MSG4; channel=sms; identifier_value=07911 123456; event=sent; "
+            "occurred_at=2025-06-01 10:08:00",
+        ),
+        ("order_lines", "O4:1", "order_id=O4; line_number=1; product_id=P1; quantity=1; unit_price=5.0"),
+        ("pos_lines", "T4:1", "transaction_id=T4; line_number=1; product_id=P1; quantity=1; unit_price=7.0"),
+    ]
+
+
 def test_typed_raw_columns_skip_the_text_round_trip(built):
     # customers.created_at landed as TIMESTAMP: absent means null, no text made of it.
     # customers.updated_at landed as VARCHAR: trimmed text, blank as null (C012's '  ').
