@@ -98,9 +98,10 @@
 {%- endmacro %}
 
 {#- `name=value; name=value` for the listed raw columns, 'null' for nulls: the
-    record_text column of stg_quarantined_rows. With a `prefix`, each column
-    is read as <prefix><name> (carried by raw_row past a join). -#}
-{% macro record_text(columns, prefix='') -%}
+    record_text column of stg_quarantined_rows. With `carried`, each column
+    is read from where raw_row carried it past a join. -#}
+{% macro record_text(columns, carried=false) -%}
+    {%- set prefix = segue.raw_row_prefix() if carried else '' -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- if not loop.first -%}{%- do parts.append("'; '") -%}{%- endif -%}
@@ -110,13 +111,18 @@
     {{ dbt.concat(parts) }}
 {%- endmacro %}
 
-{#- The listed raw columns as <prefix><name>, for a record_text built later
-    in the model. A base model that joins (a seed) after cleaning builds
-    record_text after its quarantine filter this way: built before the join,
-    DuckDB computes it for every row, not only for the quarantined ones
-    (bench/results.md). -#}
-{% macro raw_row(columns, prefix='raw__') -%}
+{#- The listed raw columns under new names (raw_row_prefix), for a
+    record_text(columns, carried=true) built later in the model. A base model
+    that joins (a seed) after cleaning builds record_text after its
+    quarantine filter this way: built before the join, DuckDB computes it for
+    every row, not only for the quarantined ones (bench/results.md). -#}
+{% macro raw_row(columns) -%}
     {%- for column in columns %}
-        {{ adapter.quote(column) }} as {{ adapter.quote(prefix ~ column) }}{{ "," if not loop.last }}
+        {{ adapter.quote(column) }} as {{ adapter.quote(segue.raw_row_prefix() ~ column) }}{{ "," if not loop.last }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- The names raw_row gives the columns it carries: raw__<name>. -#}
+{% macro raw_row_prefix() -%}
+    {{ return('raw__') }}
 {%- endmacro %}

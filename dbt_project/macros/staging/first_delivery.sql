@@ -70,4 +70,3 @@ first_deliveries as (
 
 )
 {%- endmacro %}
-

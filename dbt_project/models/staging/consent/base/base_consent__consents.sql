@@ -109,7 +109,7 @@ final as (
         recorded_at,
         consent_id as record_id,
         recorded_at as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated

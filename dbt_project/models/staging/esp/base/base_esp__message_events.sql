@@ -105,7 +105,7 @@ final as (
         occurred_at,
         event_id as record_id,
         occurred_at as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated

@@ -101,7 +101,7 @@ final as (
         coalesce(updated_at, enrolled_at) as updated_at,
         loyalty_id as record_id,
         coalesce(updated_at, enrolled_at) as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated

@@ -96,7 +96,7 @@ final as (
         transacted_at,
         transaction_id as record_id,
         transacted_at as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated

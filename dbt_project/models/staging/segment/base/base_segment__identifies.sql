@@ -88,7 +88,7 @@ final as (
         identified_at,
         message_id as record_id,
         identified_at as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated

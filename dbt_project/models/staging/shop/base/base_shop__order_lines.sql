@@ -79,7 +79,7 @@ final as (
             "coalesce(order_id, 'null')", "':'", "coalesce(cast(line_number_raw as " ~ dbt.type_string() ~ "), 'null')"
         ]) }} as record_id,
         cast(null as {{ dbt.type_timestamp() }}) as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated

@@ -102,7 +102,7 @@ final as (
         ordered_at,
         order_id as record_id,
         ordered_at as record_occurred_at,
-        {{ segue.record_text(record_columns, prefix='raw__') }} as record_text,
+        {{ segue.record_text(record_columns, carried=true) }} as record_text,
         quarantine_reason
 
     from validated
