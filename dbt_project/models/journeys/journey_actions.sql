@@ -90,6 +90,23 @@ recent_sends as (
 
 ),
 
+latest_steps as (
+
+    -- The latest due step per instance and channel group, for
+    -- superseded_by_later_step. A group by and a join: as window functions
+    -- over the wide candidate rows, this and the priority ranking below were
+    -- most of this model's CPU at 1M customers (bench/results.md).
+    select
+        journey,
+        customer_key,
+        trigger_id,
+        case when channel_rule = 'onsite' then 'onsite' else 'message' end as channel_group,
+        max(step_number) as latest_due_step_number
+    from candidates
+    group by journey, customer_key, trigger_id, case when channel_rule = 'onsite' then 'onsite' else 'message' end
+
+),
+
 enriched as (
 
     select
@@ -111,13 +128,7 @@ enriched as (
         coalesce(recent_sends.sends_in_window, 0) as sends_in_cap_window,
         {{ segue.stable_fraction(dbt.concat(['candidates.journey', "'|'", 'candidates.customer_key'])) }}
         < {{ var('journey_holdout_share') }} as is_holdout,
-        max(candidates.step_number) over (
-            partition by
-                candidates.journey,
-                candidates.customer_key,
-                candidates.trigger_id,
-                case when candidates.channel_rule = 'onsite' then 'onsite' else 'message' end
-        ) as latest_due_step_number
+        latest_steps.latest_due_step_number
 
     from candidates
     left join profiles
@@ -140,6 +151,13 @@ enriched as (
         on candidates.action_id = deliveries.action_id
     left join recent_sends
         on candidates.customer_key = recent_sends.customer_key
+    left join latest_steps
+        on
+            candidates.journey = latest_steps.journey
+            and candidates.customer_key = latest_steps.customer_key
+            and candidates.trigger_id = latest_steps.trigger_id
+            and latest_steps.channel_group
+            = case when candidates.channel_rule = 'onsite' then 'onsite' else 'message' end
 
 ),
 
@@ -194,19 +212,29 @@ gated as (
 
 ),
 
+priority_ranks as (
+
+    -- Ranked over the rows no gate decided, with only the columns the
+    -- ranking needs (action_id is unique), then joined back.
+    select
+        action_id,
+        row_number() over (
+            partition by customer_key, channel_group
+            order by journey_priority asc, triggered_at desc, step_number desc, action_id asc
+        ) as priority_rank
+    from gated
+    where gate_reason is null
+
+),
+
 ranked as (
 
     select
-        *,
-        case
-            when gate_reason is null then
-                row_number() over (
-                    partition by customer_key, channel_group, case when gate_reason is null then 0 else 1 end
-                    order by journey_priority asc, triggered_at desc, step_number desc, action_id asc
-                )
-        end as priority_rank
-
+        gated.*,
+        priority_ranks.priority_rank
     from gated
+    left join priority_ranks
+        on gated.action_id = priority_ranks.action_id
 
 ),
 

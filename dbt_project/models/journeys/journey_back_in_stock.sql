@@ -45,7 +45,12 @@ interest as (
         occurred_at as interested_at
 
     from events
-    where event_name in ('Product Added to Wishlist', 'Product Removed')
+    where
+        event_name in ('Product Added to Wishlist', 'Product Removed')
+        -- the earliest interest a kept restock (below) can count
+        and occurred_at > {{ dbt.dateadd(
+            'day', -(var('back_in_stock_interest_days') | int), segue.journey_lookback_start()
+        ) }}
 
 ),
 
@@ -64,6 +69,8 @@ returns as (
             and interest.interested_at < stock.back_in_at
             and interest.interested_at
             >= {{ dbt.dateadd('day', -(var('back_in_stock_interest_days') | int), 'stock.back_in_at') }}
+    -- only restocks journey_due_steps keeps (within journey_lookback_days)
+    where {{ segue.within_journey_lookback('stock.back_in_at') }}
 
 ),
 

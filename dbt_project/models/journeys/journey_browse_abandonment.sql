@@ -80,11 +80,15 @@ recent_browsed as (
 
 carts_and_purchases as (
 
+    -- Exits of recent browses only: none can come before the first day a
+    -- kept browse can start on (views above are read from that day too).
     select
         customer_key,
         occurred_at as happened_at
     from events
-    where event_name = 'Product Added'
+    where
+        event_name = 'Product Added'
+        and occurred_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
 
     union all
 
@@ -92,7 +96,9 @@ carts_and_purchases as (
         customer_key,
         purchased_at as happened_at
     from purchases
-    where customer_key is not null
+    where
+        customer_key is not null
+        and purchased_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
 
 ),
 

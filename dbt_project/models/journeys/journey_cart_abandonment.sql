@@ -7,6 +7,14 @@
     first step's wait (1 h) after it, for the journey's window (168 h). Steps: email at +1 h, on-site banner at +1 h, SMS at +24 h.
     Exit: any completed purchase after the last add (exit_at). The trigger
     instance is the cart's first add, so adding more items keeps its id.
+
+    Only carts journey_due_steps keeps (last add within
+    journey_lookback_days) are built, from the history that can hold them:
+    customers with an add in the lookback, and only their events after their
+    last purchase at or before its start (a purchase closes every cart before
+    it, so no kept cart holds an earlier event). At 1M customers the
+    timeline is 2.0M rows instead of every add, remove and purchase (6.5M),
+    and the model takes 40% less CPU (bench/results.md).
 -#}
 
 {%- set trigger_id = dbt.concat([
@@ -33,38 +41,59 @@ products as (
 
 ),
 
+recent_adders as (
+
+    select distinct customer_key
+    from events
+    where
+        event_name = 'Product Added'
+        and {{ segue.within_journey_lookback('occurred_at') }}
+
+),
+
+history_starts as (
+
+    -- The last purchase at or before the lookback's start (null: none); the
+    -- carts that can be kept hold only later events.
+    select
+        recent_adders.customer_key,
+        max(purchases.purchased_at) as history_start
+    from recent_adders
+    left join purchases
+        on
+            recent_adders.customer_key = purchases.customer_key
+            and purchases.purchased_at <= {{ segue.journey_lookback_start() }}
+    group by recent_adders.customer_key
+
+),
+
 timeline as (
 
     select
-        customer_key,
-        occurred_at as happened_at,
-        'add' as kind,
-        product_id,
-        event_id as row_id
+        events.customer_key,
+        events.occurred_at as happened_at,
+        case when events.event_name = 'Product Added' then 'add' else 'remove' end as kind,
+        events.product_id,
+        events.event_id as row_id
     from events
-    where event_name = 'Product Added'
+    inner join history_starts
+        on events.customer_key = history_starts.customer_key
+    where
+        events.event_name in ('Product Added', 'Product Removed')
+        and (history_starts.history_start is null or events.occurred_at > history_starts.history_start)
 
     union all
 
     select
-        customer_key,
-        occurred_at as happened_at,
-        'remove' as kind,
-        product_id,
-        event_id as row_id
-    from events
-    where event_name = 'Product Removed'
-
-    union all
-
-    select
-        customer_key,
-        purchased_at as happened_at,
+        purchases.customer_key,
+        purchases.purchased_at as happened_at,
         'purchase' as kind,
         null as product_id,
-        purchase_id as row_id
+        purchases.purchase_id as row_id
     from purchases
-    where customer_key is not null
+    inner join history_starts
+        on purchases.customer_key = history_starts.customer_key
+    where history_starts.history_start is null or purchases.purchased_at > history_starts.history_start
 
 ),
 
