@@ -98,3 +98,10 @@
 {% macro journey_lookback_start() -%}
     {{ dbt.dateadd('day', -(var('journey_lookback_days') | int), segue.segue_now()) }}
 {%- endmacro %}
+
+
+{#- The start of the (UTC) day the lookback starts in: the first day a
+    per-day count (browse abandonment's views) of a kept trigger can cover. -#}
+{% macro journey_lookback_first_day() -%}
+    {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
+{%- endmacro %}

@@ -49,7 +49,7 @@ final as (
         and events.occurred_at <= {{ segue.segue_now() }}
         and (
             events.event_name <> 'Product Viewed'
-            or events.occurred_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
+            or events.occurred_at >= {{ segue.journey_lookback_first_day() }}
         )
         and coalesce(by_customer_id.customer_key, by_device.customer_key) is not null
 

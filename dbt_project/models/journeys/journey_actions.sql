@@ -42,7 +42,12 @@ with
 
 candidates as (
 
-    select * from {{ ref('int_journeys__candidates') }}
+    -- channel group: the onsite steps, or the messages (email, sms, or the
+    -- best of both: next-best-channel picks between those two only)
+    select
+        *,
+        case when channel_rule = 'onsite' then 'onsite' else 'message' end as channel_group
+    from {{ ref('int_journeys__candidates') }}
 
 ),
 
@@ -100,10 +105,10 @@ latest_steps as (
         journey,
         customer_key,
         trigger_id,
-        case when channel_rule = 'onsite' then 'onsite' else 'message' end as channel_group,
+        channel_group,
         max(step_number) as latest_due_step_number
     from candidates
-    group by journey, customer_key, trigger_id, case when channel_rule = 'onsite' then 'onsite' else 'message' end
+    group by journey, customer_key, trigger_id, channel_group
 
 ),
 
@@ -156,8 +161,7 @@ enriched as (
             candidates.journey = latest_steps.journey
             and candidates.customer_key = latest_steps.customer_key
             and candidates.trigger_id = latest_steps.trigger_id
-            and latest_steps.channel_group
-            = case when candidates.channel_rule = 'onsite' then 'onsite' else 'message' end
+            and candidates.channel_group = latest_steps.channel_group
 
 ),
 
@@ -185,8 +189,7 @@ addressed as (
             when 'email' then has_email_consent
             when 'sms' then has_sms_consent
             else true
-        end as has_consent,
-        case when channel = 'onsite' then 'onsite' else 'message' end as channel_group
+        end as has_consent
 
     from channels
 

@@ -48,7 +48,7 @@ views as (
         event_name = 'Product Viewed'
         -- whole days from the first day a kept trigger can fall on (views
         -- are counted per day; journey_due_steps keeps journey_lookback_days)
-        and occurred_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
+        and occurred_at >= {{ segue.journey_lookback_first_day() }}
 
 ),
 
@@ -88,7 +88,7 @@ carts_and_purchases as (
     from events
     where
         event_name = 'Product Added'
-        and occurred_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
+        and occurred_at >= {{ segue.journey_lookback_first_day() }}
 
     union all
 
@@ -98,7 +98,7 @@ carts_and_purchases as (
     from purchases
     where
         customer_key is not null
-        and purchased_at >= {{ dbt.date_trunc('day', segue.journey_lookback_start()) }}
+        and purchased_at >= {{ segue.journey_lookback_first_day() }}
 
 ),
 
