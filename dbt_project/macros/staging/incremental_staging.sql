@@ -3,8 +3,9 @@
 
     The big append-only staging tables (stg_segment__events,
     stg_esp__message_events) are dbt incremental models when dbt var
-    staging_incremental is true: a run stages only the raw rows whose key is
-    not staged yet (new_rows_only), and first deletes staged rows that the
+    staging_incremental is true: a run cleans and stages only the raw rows
+    whose key is not staged yet (new_rows_only, applied to the raw table in
+    the base view's macro, macros/staging/base/), and first deletes staged rows that the
     current as_of no longer accepts (prune_out_of_window, a pre-hook), so a
     build at an earlier as_of never keeps "future" rows (within_as_of_window
     keeps a stale base view from re-staging them). `--full-refresh`
@@ -29,14 +30,22 @@
     {{ return('merge') }}
 {%- endmacro %}
 
-{#- A filter (to AND into a where clause on `relation_alias`) keeping rows
-    whose `key` is not in this model's table yet; `true` on a full build. -#}
-{% macro new_rows_only(key, relation_alias) -%}
+{#- True on an incremental run of the calling model: it stages only new rows. -#}
+{% macro stages_new_rows_only() -%}
     {#- `this` is none in a dbt unit test: the model's full-build SQL is tested. -#}
-    {%- if is_incremental() and this is not none -%}
-    not exists (
-        select 1 from {{ this }} as staged
-        where staged.{{ key }} = {{ relation_alias }}.{{ key }}
+    {{ return(this is not none and is_incremental()) }}
+{%- endmacro %}
+
+{#- A filter (to AND into a where clause on `relation_alias`) keeping rows
+    whose `key` is not in this model's table yet; `true` on a full build.
+    `value` is the expression to compare with the staged key, by default
+    `relation_alias.key`; the base macros (macros/staging/base/) pass the
+    cleaned raw key, so an incremental run cleans only the unstaged raw rows. -#}
+{% macro new_rows_only(key, relation_alias, value=none) -%}
+    {%- if segue.stages_new_rows_only() -%}
+    {{ value if value is not none else relation_alias ~ '.' ~ key }} not in (
+        select staged.{{ key }} from {{ this }} as staged
+        where staged.{{ key }} is not null
     )
     {%- else -%}
     true

@@ -6,18 +6,27 @@
     pre_hook="{{ segue.prune_out_of_window('occurred_at') }}",
 ) }}
 
+{%- set source_relation = source('esp', 'message_events') %}
+-- the seed the base macro joins, read only on incremental runs
+-- depends_on: {{ ref('country_calling_codes') }}
+
 with
 
 base_message_events as (
 
-    select base.* from {{ ref('base_esp__message_events') }} as base
+    select base.* from
+    {%- if segue.stages_new_rows_only() %}
+        -- incremental runs: the base view's SQL over only the raw rows whose
+        -- event_id is not staged yet (macros/staging/base/base_esp__message_events.sql)
+        ({{ segue.base_esp__message_events(source_relation) }}) as base
+    {%- else %}
+        {{ ref('base_esp__message_events') }} as base
+    {%- endif %}
     where
         base.quarantine_reason is null
         -- the current as_of's window, even when the base view was compiled
         -- for another (macros/staging/incremental_staging.sql)
         and {{ segue.within_as_of_window('base.occurred_at') }}
-        -- incremental runs: only event_ids not staged yet
-        and {{ segue.new_rows_only('event_id', 'base') }}
 
 ),
 
