@@ -14,20 +14,22 @@
 -#}
 
 {% macro staging_materialization() -%}
+    {{ return(adapter.dispatch('staging_materialization', 'segue')()) }}
+{%- endmacro %}
+
+{% macro default__staging_materialization() -%}
     {{ return('incremental' if var('staging_incremental', false) else 'table') }}
 {%- endmacro %}
 
-{#- delete+insert where the adapter has it; merge on Spark (Delta). -#}
+{#- Spark's managed tables here are Parquet: no DELETE (prune_out_of_window)
+    and no merge, which need Delta, Iceberg or Hudi. The two tables are
+    rebuilt in full whatever staging_incremental says. -#}
+{% macro spark__staging_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
 {% macro staging_incremental_strategy() -%}
-    {{ return(adapter.dispatch('staging_incremental_strategy', 'segue')()) }}
-{%- endmacro %}
-
-{% macro default__staging_incremental_strategy() -%}
     {{ return('delete+insert') }}
-{%- endmacro %}
-
-{% macro spark__staging_incremental_strategy() -%}
-    {{ return('merge') }}
 {%- endmacro %}
 
 {#- True on an incremental run of the calling model: it stages only new rows. -#}
@@ -43,13 +45,38 @@
     cleaned raw key, so an incremental run cleans only the unstaged raw rows. -#}
 {% macro new_rows_only(key, relation_alias, value=none) -%}
     {%- if segue.stages_new_rows_only() -%}
-    {{ value if value is not none else relation_alias ~ '.' ~ key }} not in (
-        select staged.{{ key }} from {{ this }} as staged
-        where staged.{{ key }} is not null
-    )
+    {{ segue.not_staged(key, value if value is not none else relation_alias ~ '.' ~ key) }}
     {%- else -%}
     true
     {%- endif -%}
+{%- endmacro %}
+
+{#- `value` is not among this model's staged `key`s. A null value is never
+    kept, which is what staging does with a row without its key anyway. -#}
+{% macro not_staged(key, value) -%}
+    {{ return(adapter.dispatch('not_staged', 'segue')(key, value)) }}
+{%- endmacro %}
+
+{#- Elsewhere an anti-join the planner knows (PostgreSQL turns a large
+    `not in (subquery)` into a row-by-row subplan, Spark into a null-aware
+    nested-loop join). -#}
+{% macro default__not_staged(key, value) -%}
+    {{ value }} is not null
+    and not exists (
+        select 1 from {{ this }} as staged
+        where staged.{{ key }} = {{ value }}
+    )
+{%- endmacro %}
+
+{#- DuckDB decorrelates `not exists` compared with an expression into a
+    grouping of every distinct value, a join and a mark join; `not in` over
+    the non-null staged keys is one hash join (5x less CPU at 1M,
+    bench/results.md, 2026-12-03). -#}
+{% macro duckdb__not_staged(key, value) -%}
+    {{ value }} not in (
+        select staged.{{ key }} from {{ this }} as staged
+        where staged.{{ key }} is not null
+    )
 {%- endmacro %}
 
 {#- The event-time window the current as_of accepts, as a filter to AND into
