@@ -64,6 +64,32 @@ def as_of_or_now() -> datetime:
     return as_of() or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"", "0", "false", "no", "off"})
+
+
+def staging_incremental() -> bool:
+    """SEGUE_STAGING_INCREMENTAL: stage the two event tables incrementally (dbt var `staging_incremental`)."""
+    raw = os.environ.get("SEGUE_STAGING_INCREMENTAL", "")
+    value = raw.strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise SettingsError(f"SEGUE_STAGING_INCREMENTAL={raw!r} is neither on nor off (on/off, true/false, 1/0, yes/no)")
+
+
+def dbt_vars() -> dict[str, object]:
+    """The dbt vars the settings imply; empty when all are defaults, so dbt's parse cache holds."""
+    values: dict[str, object] = {}
+    instant = as_of()
+    if instant is not None:
+        values["as_of"] = format_as_of(instant)
+    if staging_incremental():
+        values["staging_incremental"] = True
+    return values
+
+
 def format_as_of(value: datetime) -> str:
     """The canonical text form passed to dbt and stored with results."""
     return value.strftime("%Y-%m-%dT%H:%M:%S")

@@ -127,9 +127,12 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     # Tests run only when all the models they touch are selected (a subset run
     # must not test relations it did not build).
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
-    as_of = settings.as_of()
-    if as_of is not None:
-        args += ["--vars", json.dumps({"as_of": settings.format_as_of(as_of)})]
+    try:
+        dbt_vars = settings.dbt_vars()  # SEGUE_AS_OF, SEGUE_STAGING_INCREMENTAL
+    except settings.SettingsError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from exc
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     # dagster-dbt's fetch_row_counts() opens the profile's connection from a second
     # process while dbt still writes, which DuckDB's single-writer lock forbids
     # (and it cannot open our in-memory catalog). So the events are held until dbt

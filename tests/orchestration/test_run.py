@@ -73,3 +73,55 @@ def test_materializations_carry_row_counts(built_retailer, dagster_home):
         event = instance.get_latest_materialization_event(AssetKey(["staging", "stg_shop__orders"]))
     assert event is not None
     assert event.asset_materialization.metadata["dagster/row_count"].value == expected
+
+
+def test_incremental_staging_setting_stages_only_new_events(built_retailer, tmp_path, monkeypatch, dagster_home):
+    """SEGUE_STAGING_INCREMENTAL=on reaches dbt: a run stages the appended event and leaves staged rows alone;
+    turned off again, the next run rebuilds the table from raw."""
+    import shutil
+
+    warehouse, _ = built_retailer
+    copy = tmp_path / "incremental.duckdb"
+    shutil.copyfile(warehouse, copy)
+    new_id = "a0000000-0000-4000-8000-000000000001"
+    con = duckdb.connect(str(copy))
+    try:
+        staged_before = con.execute("select count(*) from staging.stg_segment__events").fetchone()[0]
+        marked = con.execute("select min(event_id) from staging.stg_segment__events").fetchone()[0]
+        # A mark only a run that keeps the staged rows can keep.
+        con.execute("update staging.stg_segment__events set product_id = 'marked-by-test' where event_id = ?", [marked])
+        con.execute(
+            "insert into raw.events select ? as event_id, * exclude (event_id) from raw.events"
+            " where event_id = (select min(event_id) from raw.events where event = 'Product Viewed')",
+            [new_id],
+        )
+    finally:
+        con.close()
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    monkeypatch.delenv("SEGUE_WAREHOUSE", raising=False)
+
+    def run_staging(setting: str) -> tuple[int, int, str]:
+        monkeypatch.setenv("SEGUE_STAGING_INCREMENTAL", setting)
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                *("--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00Z"),
+                *("--select", "key:staging/stg_segment__events"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        con = duckdb.connect(str(copy), read_only=True)
+        try:
+            return con.execute(
+                "select count(*), count(*) filter (where event_id = ?),"
+                " max(product_id) filter (where event_id = ?) from staging.stg_segment__events",
+                [new_id, marked],
+            ).fetchone()
+        finally:
+            con.close()
+
+    assert run_staging("on") == (staged_before + 1, 1, "marked-by-test")
+    rebuilt = run_staging("off")
+    assert rebuilt[:2] == (staged_before + 1, 1)
+    assert rebuilt[2] != "marked-by-test"

@@ -91,3 +91,33 @@ def test_refused_names_cover_every_schema_segue_uses():
             used.add(source.get("schema", source["name"]))
     assert {"raw", "marts", "staging", "segue"} <= used
     assert used <= settings.SEGUE_SCHEMAS, sorted(used - settings.SEGUE_SCHEMAS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("", False), ("off", False), (" 0 ", False), ("ON", True), ("true", True)]
+)
+def test_staging_incremental_setting(monkeypatch, text, expected):
+    monkeypatch.setenv("SEGUE_STAGING_INCREMENTAL", text)
+    assert settings.staging_incremental() is expected
+
+
+def test_dbt_vars_carry_as_of_and_incremental_staging_only_when_set(monkeypatch):
+    """Defaults pass no vars at all: a changed var set makes dbt parse the whole project again."""
+    monkeypatch.delenv("SEGUE_AS_OF", raising=False)
+    monkeypatch.delenv("SEGUE_STAGING_INCREMENTAL", raising=False)
+    assert settings.dbt_vars() == {}
+    monkeypatch.setenv("SEGUE_AS_OF", "2026-11-20T13:00:00+01:00")
+    monkeypatch.setenv("SEGUE_STAGING_INCREMENTAL", "on")
+    assert settings.dbt_vars() == {"as_of": "2026-11-20T12:00:00", "staging_incremental": True}
+
+
+def test_cli_refuses_a_bad_incremental_setting_before_building(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    monkeypatch.setenv("SEGUE_STAGING_INCREMENTAL", "sometimes")
+    result = CliRunner().invoke(app, ["run", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2, result.output
+    assert "SEGUE_STAGING_INCREMENTAL='sometimes' is neither on nor off" in " ".join(result.output.split())
+    assert not (tmp_path / "w.duckdb").exists()
