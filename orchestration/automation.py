@@ -75,8 +75,7 @@ ACTIVE_STATUSES = [
 
 def _default_status():
     """Schedules and sensors start running under `dagster dev` only when SEGUE_AUTOMATION=on."""
-    on = os.environ.get("SEGUE_AUTOMATION", "").strip().lower() in {"1", "on", "true", "yes"}
-    return on
+    return settings.automation_on()
 
 
 def _groups_present(graph, groups) -> list[str]:

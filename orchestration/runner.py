@@ -53,7 +53,7 @@ def apply_settings(warehouse: str | None, as_of: str | None, dry_run: bool = Fal
         os.environ["SEGUE_AS_OF"] = settings.format_as_of(settings.parse_as_of(as_of, field="--as-of"))
     elif os.environ.get("SEGUE_AS_OF", "").strip():
         os.environ["SEGUE_AS_OF"] = settings.format_as_of(settings.as_of())  # validate early
-    settings.staging_incremental()  # validate early
+    settings.check_flags()  # validate early
     if dry_run:
         os.environ["SEGUE_DRY_RUN"] = "1"
     else:

@@ -65,18 +65,47 @@ def as_of_or_now() -> datetime:
 
 
 _ON = frozenset({"1", "true", "yes", "on"})
-_OFF = frozenset({"", "0", "false", "no", "off"})
+_OFF = frozenset({"0", "false", "no", "off"})
+
+# The on/off settings and their defaults when unset or empty (README, "Settings").
+FLAGS = {"SEGUE_STAGING_INCREMENTAL": False, "SEGUE_AUTOMATION": False, "SEGUE_GX_DATA_DOCS": True}
 
 
-def staging_incremental() -> bool:
-    """SEGUE_STAGING_INCREMENTAL: stage the two event tables incrementally (dbt var `staging_incremental`)."""
-    raw = os.environ.get("SEGUE_STAGING_INCREMENTAL", "")
+def flag(name: str) -> bool:
+    """An on/off setting: on/off, true/false, 1/0 or yes/no (any case); unset or empty is its default.
+
+    Anything else is refused with the setting named, so a typo never quietly means off.
+    """
+    raw = os.environ.get(name, "")
     value = raw.strip().lower()
+    if not value:
+        return FLAGS[name]
     if value in _ON:
         return True
     if value in _OFF:
         return False
-    raise SettingsError(f"SEGUE_STAGING_INCREMENTAL={raw!r} is neither on nor off (on/off, true/false, 1/0, yes/no)")
+    raise SettingsError(f"{name}={raw!r} is neither on nor off (on/off, true/false, 1/0, yes/no)")
+
+
+def check_flags() -> None:
+    """Refuse a bad on/off setting before anything runs."""
+    for name in FLAGS:
+        flag(name)
+
+
+def staging_incremental() -> bool:
+    """SEGUE_STAGING_INCREMENTAL: stage the two event tables incrementally (dbt var `staging_incremental`)."""
+    return flag("SEGUE_STAGING_INCREMENTAL")
+
+
+def automation_on() -> bool:
+    """SEGUE_AUTOMATION: schedules and sensors start running under `dagster dev`."""
+    return flag("SEGUE_AUTOMATION")
+
+
+def gx_data_docs() -> bool:
+    """SEGUE_GX_DATA_DOCS: build Great Expectations Data Docs for each check (on by default)."""
+    return flag("SEGUE_GX_DATA_DOCS")
 
 
 def dbt_vars() -> dict[str, object]:

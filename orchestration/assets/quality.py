@@ -22,6 +22,7 @@ from dagster import (
     AssetKey,
     AutomationCondition,
     Definitions,
+    Failure,
     MetadataValue,
     asset_check,
 )
@@ -41,10 +42,6 @@ def data_docs_dir() -> Path:
         return Path(explicit).expanduser().resolve()
     home = os.environ.get("DAGSTER_HOME", "").strip() or "dagster_home"
     return Path(home).expanduser().resolve() / "gx_data_docs"
-
-
-def _data_docs_enabled() -> bool:
-    return os.environ.get("SEGUE_GX_DATA_DOCS", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def previous_row_count(instance, check_key: AssetCheckKey, warehouse: str) -> int | None:
@@ -102,10 +99,13 @@ def build_gx_check(suite: Suite, asset_key: AssetKey, blocking: bool, automation
     def _gx_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         from orchestration.quality.validate import ModelMissingError, run_suite
 
-        warehouse = settings.warehouse_path()
+        try:
+            warehouse = settings.warehouse_path()
+            docs_dir = data_docs_dir() if settings.gx_data_docs() else None
+        except settings.SettingsError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
         check_key = AssetCheckKey(asset_key, CHECK_NAME)
         previous = previous_row_count(context.instance, check_key, warehouse)
-        docs_dir = data_docs_dir() if _data_docs_enabled() else None
         try:
             outcome = run_suite(
                 suite,

@@ -101,6 +101,34 @@ def test_staging_incremental_setting(monkeypatch, text, expected):
     assert settings.staging_incremental() is expected
 
 
+@pytest.mark.parametrize(("name", "default"), sorted(settings.FLAGS.items()))
+def test_on_off_settings_share_one_parser(monkeypatch, name, default):
+    monkeypatch.delenv(name, raising=False)
+    assert settings.flag(name) is default
+    for text, expected in (("  ", default), ("No", False), ("off", False), ("YES", True), ("1", True)):
+        monkeypatch.setenv(name, text)
+        assert settings.flag(name) is expected, text
+    monkeypatch.setenv(name, "of")
+    with pytest.raises(settings.SettingsError, match=f"{name}='of' is neither on nor off"):
+        settings.flag(name)
+    with pytest.raises(settings.SettingsError, match=name):
+        settings.check_flags()
+
+
+def test_automation_setting_starts_schedules_and_sensors(monkeypatch):
+    from dagster import DefaultSensorStatus
+
+    from orchestration.automation import sync_automation_sensor
+
+    monkeypatch.setenv("SEGUE_AUTOMATION", "on")
+    assert sync_automation_sensor().default_status == DefaultSensorStatus.RUNNING
+    monkeypatch.setenv("SEGUE_AUTOMATION", "off")
+    assert sync_automation_sensor().default_status == DefaultSensorStatus.STOPPED
+    monkeypatch.setenv("SEGUE_AUTOMATION", "maybe")  # once quietly off; now refused
+    with pytest.raises(settings.SettingsError, match="SEGUE_AUTOMATION='maybe'"):
+        sync_automation_sensor()
+
+
 def test_dbt_vars_carry_as_of_and_incremental_staging_only_when_set(monkeypatch):
     """Defaults pass no vars at all: a changed var set makes dbt parse the whole project again."""
     monkeypatch.delenv("SEGUE_AS_OF", raising=False)
@@ -111,13 +139,14 @@ def test_dbt_vars_carry_as_of_and_incremental_staging_only_when_set(monkeypatch)
     assert settings.dbt_vars() == {"as_of": "2026-11-20T12:00:00", "staging_incremental": True}
 
 
-def test_cli_refuses_a_bad_incremental_setting_before_building(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", sorted(settings.FLAGS))
+def test_cli_refuses_a_bad_on_off_setting_before_building(tmp_path, monkeypatch, name):
     from typer.testing import CliRunner
 
     from orchestration.cli import app
 
-    monkeypatch.setenv("SEGUE_STAGING_INCREMENTAL", "sometimes")
+    monkeypatch.setenv(name, "sometimes")
     result = CliRunner().invoke(app, ["run", "--warehouse", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 2, result.output
-    assert "SEGUE_STAGING_INCREMENTAL='sometimes' is neither on nor off" in " ".join(result.output.split())
+    assert f"{name}='sometimes' is neither on nor off" in " ".join(result.output.split())
     assert not (tmp_path / "w.duckdb").exists()
