@@ -4,8 +4,8 @@
     The big append-only staging tables (stg_segment__events,
     stg_esp__message_events) are dbt incremental models when dbt var
     staging_incremental is true: a run cleans and stages only the raw rows
-    whose key is not staged yet (new_rows_only, applied to the raw table in
-    the base view's macro, macros/staging/base/), and first deletes staged rows that the
+    whose key is not staged yet (unstaged_raw_rows, the raw rows the base
+    view's macro reads, macros/staging/base/), and first deletes staged rows that the
     current as_of no longer accepts (prune_out_of_window, a pre-hook), so a
     build at an earlier as_of never keeps "future" rows (within_as_of_window
     keeps a stale base view from re-staging them). `--full-refresh`
@@ -38,17 +38,16 @@
     {{ return(this is not none and is_incremental()) }}
 {%- endmacro %}
 
-{#- A filter (to AND into a where clause on `relation_alias`) keeping rows
-    whose `key` is not in this model's table yet; `true` on a full build.
-    `value` is the expression to compare with the staged key, by default
-    `relation_alias.key`; the base macros (macros/staging/base/) pass the
-    cleaned raw key, so an incremental run cleans only the unstaged raw rows. -#}
-{% macro new_rows_only(key, relation_alias, value=none) -%}
-    {%- if segue.stages_new_rows_only() -%}
-    {{ segue.not_staged(key, value if value is not none else relation_alias ~ '.' ~ key) }}
-    {%- else -%}
-    true
-    {%- endif -%}
+{#- The raw rows a base macro (macros/staging/base/) cleans, as a select:
+    every row of `source_relation`, or, on an incremental run of the
+    calling staging model, only those whose cleaned `key` (clean_text, as
+    the base macros clean it) is not staged yet, so the run cleans only the
+    unstaged raw rows. -#}
+{% macro unstaged_raw_rows(source_relation, key) -%}
+    select * from {{ source_relation }} as raw_rows
+    {%- if segue.stages_new_rows_only() %}
+    where {{ segue.not_staged(key, segue.clean_text('raw_rows.' ~ key)) }}
+    {%- endif %}
 {%- endmacro %}
 
 {#- `value` is not among this model's staged `key`s. A null value is never
@@ -94,7 +93,7 @@
 {#- Pre-hook: on an incremental run, delete staged rows whose event time the
     current as_of (and earliest_valid_timestamp) quarantines, i.e. those a
     run at an earlier as_of than the last one puts in the future. Together
-    with within_as_of_window and new_rows_only this keeps an incremental run
+    with within_as_of_window and unstaged_raw_rows this keeps an incremental run
     equal to a full rebuild for any sequence of as_of values: moving it back
     deletes the rows now in the future; moving it forward stages the rows an
     earlier run quarantined as in the future (their keys are not staged); the

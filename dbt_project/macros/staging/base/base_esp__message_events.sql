@@ -3,11 +3,9 @@
     events (raw.message_events), cleaned, typed and validated:
     one row per raw row with its quarantine_reason.
 
-    A macro so that two models share it: the view (every raw row, read by
-    stg_quarantined_rows and by full builds of the staging table) and an
-    incremental run of the staging table, where new_rows_only keeps only the
-    raw rows whose cleaned event_id is not staged yet, so a run cleans the new
-    rows only instead of every raw row (macros/staging/incremental_staging.sql).
+    Shared by the view and an incremental run of stg_esp__message_events, which
+    cleans only the unstaged raw rows (unstaged_raw_rows,
+    macros/staging/incremental_staging.sql).
 
     source_relation  the raw table (a source())
 -#}
@@ -20,10 +18,8 @@ with
 
 source as (
 
-    -- On an incremental run of the staging model that calls this macro, only
-    -- the raw rows whose cleaned event_id is not staged yet; `true` otherwise.
-    select * from {{ source_relation }} as raw_rows
-    where {{ segue.new_rows_only('event_id', 'raw_rows', segue.clean_text('raw_rows.event_id')) }}
+    -- every raw row; on an incremental run of the staging model, the unstaged ones
+    {{ segue.unstaged_raw_rows(source_relation, 'event_id') }}
 
 ),
 
