@@ -385,6 +385,12 @@ def layer_seconds(timings: list[tuple[str, float]]) -> dict[str, float]:
     return layers
 
 
+def layers_text(timings: list[tuple[str, float]]) -> str:
+    """`staging 63 s, journeys 34 s, ...`: model seconds per layer, largest first."""
+    layers = layer_seconds(timings)
+    return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(layers.items(), key=lambda i: -i[1]))
+
+
 def build_args(select: str | None) -> list[str]:
     """`dbt run` of everything but the sync views, or of `select` (the tests' smoke runs select a few models)."""
     return ["run", "--select", *select.split()] if select else list(BUILD_ARGS)
@@ -462,11 +468,10 @@ def main(argv: list[str] | None = None) -> dict:
     total = seed.seconds + build.seconds
     peak = max(seed.peak_rss_gb, build.peak_rss_gb)
     ratio = total / floor_seconds if floor_seconds else float("nan")
-    layers = layer_seconds(build.timings)
     load_after = load_average()
     counts = staged_counts(warehouse)
     events, identifiers, customers, actions = (counts[k] for k in ("events", "identifiers", "profiles", "actions"))
-    layer_text = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(layers.items(), key=lambda i: -i[1]))
+    layer_text = layers_text(build.timings)
     print(
         f"full build (dbt seed + dbt {' '.join(args)}): {total:.1f} s wall (seed {seed.seconds:.1f} s), "
         f"{ratio:.1f}x the floor, peak RSS {peak:.2f} GB (dbt's process tree); dbt run CPU {build.cpu_seconds:.1f} s; "
@@ -527,7 +532,8 @@ def incremental_bench(options, args: list[str], work: Path, warehouse: Path, ful
     print(
         f"incremental build (dbt {' '.join(args)}): {incremental.seconds:.1f} s wall, "
         f"{share:.0%} of the full build's dbt run ({full.seconds:.1f} s); CPU {incremental.cpu_seconds:.1f} s, "
-        f"{cpu_share:.0%} of the full run's {full.cpu_seconds:.1f} s; peak RSS {incremental.peak_rss_gb:.2f} GB",
+        f"{cpu_share:.0%} of the full run's {full.cpu_seconds:.1f} s; peak RSS {incremental.peak_rss_gb:.2f} GB; "
+        f"model seconds summed over threads: {layers_text(incremental.timings)}",
         flush=True,
     )
     print("slowest models (incremental):\n" + describe(incremental), flush=True)
@@ -545,8 +551,8 @@ def incremental_bench(options, args: list[str], work: Path, warehouse: Path, ful
     goal = "met" if share <= 0.15 else "MISSED"
     text = (
         f"incremental after {new_rows:,} appended raw rows ({options.share:.0%}): {incremental.seconds:.0f} s = "
-        f"{share:.0%} of the full dbt run (goal <= 15% {goal}; CPU {cpu_share:.0%} of the full run's; full rebuild "
-        f"of the same data {refresh.seconds:.0f} s), "
+        f"{share:.0%} of the full dbt run (goal <= 15% {goal}; CPU {cpu_share:.0%} of the full run's; model seconds "
+        f"{layers_text(incremental.timings)}; full rebuild of the same data {refresh.seconds:.0f} s), "
         f"results {'identical to' if identical else 'DIFFERENT from'} the full rebuild"
     )
     if not identical:

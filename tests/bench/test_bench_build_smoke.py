@@ -69,6 +69,11 @@ def test_build_bench_incremental_run_equals_a_full_refresh(small_retailer, tmp_p
     assert sum(event_id.endswith("-inc1") for event_id in staged) > 0
 
 
+def test_model_seconds_are_summed_per_layer_largest_first():
+    timings = [("stg_a", 2.0), ("int_identity__edges", 3.4), ("journey_actions", 1.0), ("base_b", 1.2)]
+    assert bench_build.layers_text(timings) == "identity 3 s, staging 3 s, journeys 1 s"
+
+
 def test_incremental_runs_follow_as_of_back_and_forth(small_retailer, tmp_path):
     """Incremental runs at an earlier as_of, then at the first one again, stage what full builds at them stage.
 
