@@ -35,7 +35,7 @@ import duckdb  # noqa: E402
 from bench_build import (  # noqa: E402
     RESULTS,
     floor_query,
-    layer_seconds,
+    layers_text,
     load_average,
     machine_facts,
     record,
@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = total / floor_seconds if floor_seconds else float("nan")
     cpu_ratio = cpu / floor_cpu if floor_cpu else float("nan")
     timings = sorted(identity.timings + profiles.timings, key=lambda item: -item[1])
-    layers = layer_seconds(timings)
-    layer_text = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(layers.items(), key=lambda i: -i[1]))
+    layer_text = layers_text(timings)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         identifiers, customers = con.execute(

@@ -73,11 +73,6 @@ ACTIVE_STATUSES = [
 ]
 
 
-def _default_status():
-    """Schedules and sensors start running under `dagster dev` only when SEGUE_AUTOMATION=on."""
-    return settings.automation_on()
-
-
 def _groups_present(graph, groups) -> list[str]:
     present = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     return [g for g in groups if g in present]
@@ -159,7 +154,7 @@ def sync_automation_sensor() -> AutomationConditionSensorDefinition:
     return AutomationConditionSensorDefinition(
         AUTOMATION_SENSOR,
         target=AssetSelection.groups(SYNC_GROUP),
-        default_status=DefaultSensorStatus.RUNNING if _default_status() else DefaultSensorStatus.STOPPED,
+        default_status=DefaultSensorStatus.RUNNING if settings.automation_on() else DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
         run_tags={"segue/trigger": AUTOMATION_SENSOR},
         description=(
@@ -201,7 +196,7 @@ def raw_table_counts(warehouse: str) -> dict[str, int]:
         "Starts a segue_build run when the row counts of the raw tables change (new rows landed). "
         "Polls through a short read-only DuckDB connection, never while a run is in progress."
     ),
-    default_status=DefaultSensorStatus.RUNNING if _default_status() else DefaultSensorStatus.STOPPED,
+    default_status=DefaultSensorStatus.RUNNING if settings.automation_on() else DefaultSensorStatus.STOPPED,
 )
 def raw_arrivals_sensor(context: SensorEvaluationContext):
     warehouse = settings.warehouse_path()
@@ -287,7 +282,7 @@ def quality_and_automation(base: Definitions) -> Definitions:
     """Asset checks from expectations/, and the jobs, schedules and sensors for `base`'s asset graph."""
     graph = base.resolve_asset_graph()
     jobs, schedules = [], []
-    status = DefaultScheduleStatus.RUNNING if _default_status() else DefaultScheduleStatus.STOPPED
+    status = DefaultScheduleStatus.RUNNING if settings.automation_on() else DefaultScheduleStatus.STOPPED
     for name, selection, cron, what in (
         ("segue_hourly", hourly_selection(graph), HOURLY_CRON, "journeys and syncs"),
         ("segue_nightly", nightly_selection(graph), NIGHTLY_CRON, "identity, profiles and segments"),
