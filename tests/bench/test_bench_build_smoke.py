@@ -131,6 +131,26 @@ def test_compare_warehouses_names_a_changed_relation(small_retailer, tmp_path):
     assert differences == ["raw.customers: 1 rows only in l.duckdb, 1 only in r.duckdb"]
 
 
+def test_multiset_difference_counts_what_except_all_counts():
+    """Duplicates count, nulls equal nulls: the same counts as EXCEPT ALL each way."""
+    con = duckdb.connect()
+    try:
+        for name, rows in (
+            ("l", "(1, 'a'), (1, 'a'), (2, null), (3, 'c'), (null, null)"),
+            ("r", "(1, 'a'), (2, null), (2, null), (4, 'd'), (null, null)"),
+        ):
+            con.execute(f"create table {name} as select * from (values {rows}) as t(k, v)")
+        expected = tuple(
+            con.execute(f"select count(*) from (select * from {a} except all select * from {b})").fetchone()[0]
+            for a, b in (("l", "r"), ("r", "l"))
+        )
+        assert expected == (2, 2)
+        assert con.execute(bench_build.multiset_difference_sql("l", "r")).fetchone() == expected
+        assert con.execute(bench_build.multiset_difference_sql("l", "l")).fetchone() == (0, 0)
+    finally:
+        con.close()
+
+
 def test_append_raw_rows_adds_about_the_share_under_new_keys(small_retailer, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     shutil.copyfile(small_retailer, warehouse)
