@@ -255,6 +255,7 @@ def compare_warehouses(left: Path, right: Path, schemas: tuple[str, ...] = COMPA
         # Within the builds' own cap (comparing 29M events otherwise takes DuckDB's default
         # of 80% of RAM: 19 GB at 1M customers), spilling to the builds' folder (profiles.yml).
         con.execute(f"set memory_limit = '{os.environ.get('SEGUE_DUCKDB_MEMORY_LIMIT') or '4GB'}'")
+        con.execute("set enable_progress_bar = false")
         con.execute(f"set temp_directory = '{left.with_name(left.name + '.tmp')}'")
         con.execute(f"attach '{left}' as l (read_only)")
         con.execute(f"attach '{right}' as r (read_only)")

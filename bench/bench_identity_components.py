@@ -5,9 +5,9 @@ identifiers (customers = identifiers / IDENTIFIERS_PER_CUSTOMER, measured on
 the generator: about 4.25 usable identifiers per customer; the raw file is
 generated once and kept, like bench_build.py), first builds what identity
 reads (`dbt seed`, then the staging models: `dbt run --select
-+int_identity__observations --exclude int_identity__observations`, not timed),
++int_identity__records --exclude int_identity__records`, not timed),
 then times `dbt run --select group:identity` in a dbt subprocess: the
-observations, nodes, edges, every label-propagation tier, the components and
+records and their observations, nodes, edges, every label-propagation tier, the components and
 their stable keys, customer_identifiers and the audit. Prints wall time, the
 peak resident memory of dbt's process tree, the per-model times, identifiers
 and customers (components), the machine, and appends one row to
@@ -47,7 +47,7 @@ from bench_build import (  # noqa: E402
 
 # Usable identifiers per generated customer (424,910 at 100,000 customers, seed 42; bench/results.md).
 IDENTIFIERS_PER_CUSTOMER = 4.25
-STAGING_ARGS = ["run", "--select", "+int_identity__observations", "--exclude", "int_identity__observations"]
+STAGING_ARGS = ["run", "--select", "+int_identity__records", "--exclude", "int_identity__records"]
 IDENTITY_ARGS = ["run", "--select", "group:identity"]
 
 

@@ -16,6 +16,32 @@
     end
 {%- endmacro %}
 
+{#- Why the `identifier_type` column of `relation` may not link, or null
+    when it may (or is absent): `staging_flag` (the record's staging
+    placeholder flag, if the type has one), then the seed
+    blocked_identifier_values (joined as blocked_<identifier_type> on type
+    and lower-cased value), then the type's pattern rules. -#}
+{% macro identity_blocked_reason(relation, identifier_type, staging_flag='false') -%}
+    {%- set value = relation ~ '.' ~ identifier_type %}
+    case
+        when {{ value }} is null then null
+        {%- if staging_flag != 'false' %}
+        when {{ staging_flag }} then 'placeholder (staging)'
+        {%- endif %}
+        when blocked_{{ identifier_type }}.identifier_value is not null then 'blocked value (seed blocked_identifier_values)'
+        {%- if identifier_type == 'email' %}
+        when {{ segue.is_placeholder_email_pattern(value) }}
+            then 'placeholder pattern (placeholder_email_local_parts / domains)'
+        {%- elif identifier_type == 'phone' %}
+        when {{ segue.is_placeholder_phone_pattern('substr(' ~ value ~ ', 2)', value, 'null') }}
+            then 'placeholder pattern (one digit repeated)'
+        {%- else %}
+        when {{ segue.identity_is_blocked_id(value) }}
+            then 'blocked pattern (identity_blocked_id_patterns)'
+        {%- endif %}
+    end
+{%- endmacro %}
+
 {#- True when an id value (customer_id, loyalty_id, anonymous_id) matches one
     of var identity_blocked_id_patterns. Never null. -#}
 {% macro identity_is_blocked_id(value) -%}

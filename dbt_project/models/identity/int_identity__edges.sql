@@ -3,39 +3,47 @@
     the same record, one row per record and pair. higher_* is the identifier
     whose type ranks higher in var identity_type_priority; tier is the rank of
     the lower one: the pass of int_identity__tier_<n> that decides the edge.
+
+    Paired straight from int_identity__records, where a record's identifiers
+    are its columns: one select per pair of types, no join. (A self-join of
+    the observations on source table and record id did the same; at 1M
+    customers it was the slowest identity model, bench/results.md.)
     Identifier values are not repeated here (the node ids carry them; join
-    int_identity__nodes for type and value): at 1M customers the edges are
-    13.7M rows, and the two values and the higher type were a third of the
-    join's CPU and 40% of its spill (bench/results.md).
+    int_identity__nodes for type and value).
 -#}
+{%- set priority = var('identity_type_priority') %}
 
 with
 
-observations as (
+records as (
 
-    select * from {{ ref('int_identity__observations') }}
-    where blocked_reason is null
+    select * from {{ ref('int_identity__records') }}
 
 ),
 
 paired as (
 
+    {%- for higher in priority %}
+    {%- set higher_rank = loop.index %}
+    {%- for lower in priority[higher_rank:] %}
+    {{ "union all" if not (higher_rank == 1 and loop.first) }}
     select
-        higher.source_table,
-        higher.record_id,
-        higher.observed_at,
-        higher.last_observed_at,
-        higher.node_id as higher_node_id,
-        lower_side.node_id as lower_node_id,
-        lower_side.identifier_type as lower_type,
-        lower_side.type_rank as tier
-
-    from observations as higher
-    inner join observations as lower_side
-        on
-            higher.source_table = lower_side.source_table
-            and higher.record_id = lower_side.record_id
-            and higher.type_rank < lower_side.type_rank
+        source_table,
+        record_id,
+        observed_at,
+        last_observed_at,
+        {{ segue.identity_node_id("'" ~ higher ~ "'", higher) }} as higher_node_id,
+        {{ segue.identity_node_id("'" ~ lower ~ "'", lower) }} as lower_node_id,
+        '{{ lower }}' as lower_type,
+        {{ priority.index(lower) + 1 }} as tier
+    from records
+    where
+        {{ higher }} is not null
+        and {{ higher }}_blocked_reason is null
+        and {{ lower }} is not null
+        and {{ lower }}_blocked_reason is null
+    {%- endfor %}
+    {%- endfor %}
 
 ),
 
