@@ -35,7 +35,7 @@ paired as (
         {{ segue.identity_node_id("'" ~ higher ~ "'", higher) }} as higher_node_id,
         {{ segue.identity_node_id("'" ~ lower ~ "'", lower) }} as lower_node_id,
         '{{ lower }}' as lower_type,
-        {{ priority.index(lower) + 1 }} as tier
+        {{ segue.identity_type_rank("'" ~ lower ~ "'") }} as tier
     from records
     where
         {{ higher }} is not null
