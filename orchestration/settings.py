@@ -68,7 +68,12 @@ _ON = frozenset({"1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
 
 # The on/off settings and their defaults when unset or empty (README, "Settings").
-FLAGS = {"SEGUE_STAGING_INCREMENTAL": False, "SEGUE_AUTOMATION": False, "SEGUE_GX_DATA_DOCS": True}
+FLAGS = {
+    "SEGUE_STAGING_INCREMENTAL": False,
+    "SEGUE_IDENTITY_INCREMENTAL": False,
+    "SEGUE_AUTOMATION": False,
+    "SEGUE_GX_DATA_DOCS": True,
+}
 
 
 def flag(name: str) -> bool:
@@ -98,6 +103,11 @@ def staging_incremental() -> bool:
     return flag("SEGUE_STAGING_INCREMENTAL")
 
 
+def identity_incremental() -> bool:
+    """SEGUE_IDENTITY_INCREMENTAL: re-resolve only what changed in the identity graph (dbt var identity_incremental)."""
+    return flag("SEGUE_IDENTITY_INCREMENTAL")
+
+
 def automation_on() -> bool:
     """SEGUE_AUTOMATION: schedules and sensors start running under `dagster dev`."""
     return flag("SEGUE_AUTOMATION")
@@ -116,6 +126,8 @@ def dbt_vars() -> dict[str, object]:
         values["as_of"] = format_as_of(instant)
     if staging_incremental():
         values["staging_incremental"] = True
+    if identity_incremental():
+        values["identity_incremental"] = True
     return values
 
 

@@ -128,7 +128,7 @@ def segue_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     # must not test relations it did not build).
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
     try:
-        dbt_vars = settings.dbt_vars()  # SEGUE_AS_OF, SEGUE_STAGING_INCREMENTAL
+        dbt_vars = settings.dbt_vars()  # SEGUE_AS_OF, SEGUE_STAGING_INCREMENTAL, SEGUE_IDENTITY_INCREMENTAL
     except settings.SettingsError as exc:
         raise Failure(description=str(exc), allow_retries=False) from exc
     if dbt_vars:

@@ -125,3 +125,49 @@ def test_incremental_staging_setting_stages_only_new_events(built_retailer, tmp_
     rebuilt = run_staging("off")
     assert rebuilt[:2] == (staged_before + 1, 1)
     assert rebuilt[2] != "marked-by-test"
+
+
+def test_incremental_identity_setting_keeps_what_did_not_change(built_retailer, tmp_path, monkeypatch, dagster_home):
+    """SEGUE_IDENTITY_INCREMENTAL=on reaches dbt: with nothing new, a run keeps every resolved row;
+    turned off again, the next run resolves everything from scratch."""
+    import shutil
+
+    warehouse, _ = built_retailer
+    copy = tmp_path / "identity.duckdb"
+    shutil.copyfile(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        marked = con.execute("select min(node_id) from identity.int_identity__components").fetchone()[0]
+        # A mark only a run that keeps the resolved rows can keep.
+        con.execute("update identity.int_identity__components set observation_count = -7 where node_id = ?", [marked])
+    finally:
+        con.close()
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    monkeypatch.delenv("SEGUE_WAREHOUSE", raising=False)
+
+    def run_identity(setting: str) -> tuple[int, int]:
+        monkeypatch.setenv("SEGUE_IDENTITY_INCREMENTAL", setting)
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                *("--warehouse", str(copy), "--as-of", "2026-11-20T12:00:00Z"),
+                *("--select", "key:identity/int_identity__graph_changes+ and group:identity"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        con = duckdb.connect(str(copy), read_only=True)
+        try:
+            return con.execute(
+                "select max(observation_count) filter (where node_id = ?),"
+                " (select count(*) filter (where is_affected) from identity.int_identity__graph_changes)"
+                " from identity.int_identity__components",
+                [marked],
+            ).fetchone()
+        finally:
+            con.close()
+
+    assert run_identity("on") == (-7, 0)
+    observation_count, affected = run_identity("off")
+    assert observation_count > 0
+    assert affected > 0

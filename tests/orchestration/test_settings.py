@@ -129,14 +129,21 @@ def test_automation_setting_starts_schedules_and_sensors(monkeypatch):
         sync_automation_sensor()
 
 
-def test_dbt_vars_carry_as_of_and_incremental_staging_only_when_set(monkeypatch):
+def test_dbt_vars_carry_as_of_and_incremental_builds_only_when_set(monkeypatch):
     """Defaults pass no vars at all: a changed var set makes dbt parse the whole project again."""
     monkeypatch.delenv("SEGUE_AS_OF", raising=False)
     monkeypatch.delenv("SEGUE_STAGING_INCREMENTAL", raising=False)
+    monkeypatch.delenv("SEGUE_IDENTITY_INCREMENTAL", raising=False)
     assert settings.dbt_vars() == {}
     monkeypatch.setenv("SEGUE_AS_OF", "2026-11-20T13:00:00+01:00")
     monkeypatch.setenv("SEGUE_STAGING_INCREMENTAL", "on")
     assert settings.dbt_vars() == {"as_of": "2026-11-20T12:00:00", "staging_incremental": True}
+    monkeypatch.setenv("SEGUE_IDENTITY_INCREMENTAL", "on")
+    assert settings.dbt_vars() == {
+        "as_of": "2026-11-20T12:00:00",
+        "staging_incremental": True,
+        "identity_incremental": True,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(settings.FLAGS))

@@ -29,6 +29,8 @@
     components after the tier.
 -#}
 
+{#- The labels before tier `tier` (every identifier alone before tier 2); on
+    an incremental run, the affected identifiers' only. -#}
 {% macro identity_previous_labels(tier) -%}
     {%- if tier == 2 -%}
     select
@@ -42,7 +44,8 @@
         component_id,
         is_shared
     from {{ ref('int_identity__tier_' ~ (tier - 1)) }}
-    {%- endif -%}
+    {%- endif %}
+    where {{ segue.identity_affected('node_id') }}
 {%- endmacro %}
 
 
@@ -58,13 +61,16 @@ with
 nodes as (
 
     select * from {{ ref('int_identity__nodes') }}
+    where {{ segue.identity_affected('node_id') }}
 
 ),
 
+-- On an incremental run the affected identifiers are closed under edges:
+-- an edge with one affected end has two.
 edges as (
 
     select * from {{ ref('int_identity__edges') }}
-    where tier = {{ tier }}
+    where tier = {{ tier }} and {{ segue.identity_affected('lower_node_id') }}
 
 ),
 
@@ -337,6 +343,7 @@ previous as (
 links as (
 
     select * from {{ ref('int_identity__tier_' ~ tier ~ '_links') }}
+    where {{ segue.identity_affected('node_id') }}
 
 ),
 

@@ -1,1 +1,2 @@
+{{ segue.identity_resolution_config() }}
 {{ segue.identity_tier_links(4) }}
