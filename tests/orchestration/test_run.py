@@ -133,7 +133,7 @@ def test_incremental_identity_setting_keeps_what_did_not_change(built_retailer, 
     import shutil
 
     warehouse, _ = built_retailer
-    copy = tmp_path / "identity.duckdb"
+    copy = tmp_path / "resolution.duckdb"  # not identity.duckdb: a catalog named like a schema
     shutil.copyfile(warehouse, copy)
     con = duckdb.connect(str(copy))
     try:
